@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Hearth: a photo and video library with no central server.
+/// Module arrows point one way (see README "Architecture"):
+/// hearth → Node → {Transport, Media} → SyncEngine → {Catalog, ChunkStore, Wire, HearthCrypto}.
+let package = Package(
+    name: "Hearth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hearth", targets: ["hearth"]),
+        .executable(name: "hearth-sim", targets: ["hearth-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        .target(name: "CMediaShim", dependencies: ["CVips", "CExif"]),
+
+        .target(name: "HearthCrypto", dependencies: ["CSodium"]),
+        .target(name: "ChunkStore", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Catalog", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Wire", dependencies: ["HearthCrypto"]),
+        .target(name: "SyncEngine", dependencies: ["Catalog", "ChunkStore", "Wire", "HearthCrypto"]),
+        .target(name: "Media", dependencies: ["CMediaShim", "CExif", "CVips", "HearthCrypto"]),
+        .target(name: "Transport", dependencies: [
+            "SyncEngine", "Wire", "HearthCrypto",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Node", dependencies: [
+            "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "HearthCrypto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "hearth", dependencies: [
+            "Node", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Deterministic multi-node simulation of the real SyncEngine, Catalog and ChunkStore.
+        .target(name: "Simulator", dependencies: ["SyncEngine", "Catalog", "ChunkStore", "HearthCrypto"],
+                path: "simulations/Simulator"),
+        .executableTarget(name: "hearth-sim", dependencies: [
+            "Simulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "simulations/hearth-sim"),
+
+        .testTarget(name: "HearthCryptoTests", dependencies: ["HearthCrypto"]),
+        .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+#include "CMediaShim.h"
+
+int hearth_vips_init(void) {
+    return VIPS_INIT("hearth");
+}

@@ -1,0 +1,2 @@
+/// Catalog module. See README "Architecture".
+public enum CatalogModule {}

@@ -1,0 +1,2 @@
+/// ChunkStore module. See README "Architecture".
+public enum ChunkStoreModule {}

@@ -1,0 +1,2 @@
+/// Media module. See README "Architecture".
+public enum MediaModule {}

@@ -1,0 +1,2 @@
+/// Node module. See README "Architecture".
+public enum NodeModule {}

@@ -1,0 +1,2 @@
+/// SyncEngine module. See README "Architecture".
+public enum SyncEngineModule {}

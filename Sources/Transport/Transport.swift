@@ -1,0 +1,2 @@
+/// Transport module. See README "Architecture".
+public enum TransportModule {}

@@ -1,0 +1,2 @@
+/// Wire module. See README "Architecture".
+public enum WireModule {}

@@ -1,0 +1,2 @@
+import Node
+print("hearth")

@@ -1,0 +1,2 @@
+import Simulator
+print("hearth-sim: not built yet")
