@@ -1,2 +1,0 @@
-/// Catalog module. See README "Architecture".
-public enum CatalogModule {}
