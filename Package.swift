@@ -51,6 +51,11 @@ let package = Package(
             "Simulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "simulations/hearth-sim"),
 
+        // Benchmarks: print figures beside their anchors; never part of `make test`.
+        .executableTarget(name: "bench-catalog", dependencies: ["Catalog", "HearthCrypto"], path: "bench/catalog"),
+        .executableTarget(name: "bench-chunks", dependencies: ["ChunkStore", "HearthCrypto"], path: "bench/chunks"),
+        .executableTarget(name: "bench-media", dependencies: ["Media", "HearthCrypto"], path: "bench/media"),
+
         .testTarget(name: "HearthCryptoTests", dependencies: ["HearthCrypto"]),
         .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
