@@ -22,14 +22,15 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
-        .target(name: "CMediaShim", dependencies: ["CVips", "CExif"]),
+        .systemLibrary(name: "CRaw", pkgConfig: "libraw", providers: [.apt(["libraw-dev"])]),
+        .target(name: "CMediaShim", dependencies: ["CVips", "CExif", "CRaw"]),
 
         .target(name: "HearthCrypto", dependencies: ["CSodium"]),
         .target(name: "ChunkStore", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Catalog", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Wire", dependencies: ["HearthCrypto"]),
         .target(name: "SyncEngine", dependencies: ["Catalog", "ChunkStore", "Wire", "HearthCrypto"]),
-        .target(name: "Media", dependencies: ["CMediaShim", "CExif", "CVips", "HearthCrypto"]),
+        .target(name: "Media", dependencies: ["CMediaShim", "CExif", "CVips", "CRaw", "HearthCrypto"]),
         .target(name: "Transport", dependencies: [
             "SyncEngine", "Wire", "HearthCrypto",
             .product(name: "NIOCore", package: "swift-nio"),
