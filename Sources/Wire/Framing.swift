@@ -45,11 +45,22 @@ public struct FrameDecoder: Sendable {
     /// Bytes held for the frame in progress.
     public var bufferedByteCount: Int { header.count + body.count }
 
-    /// Consumes `bytes` and returns the bodies of every frame they complete, in order.
-    public mutating func feed<C: Collection>(_ bytes: C) throws -> [[UInt8]] where C.Element == UInt8 {
+    /// Consumes `bytes`, handing each body it completes to `onFrame` in order. Bodies
+    /// completed before an error in the same piece are still delivered, then it throws.
+    /// If `onFrame` throws, the rest of the piece is left unread: drop the connection.
+    public mutating func feed<C: Collection>(_ bytes: C, onFrame: ([UInt8]) throws -> Void) throws where C.Element == UInt8 {
         if let failure { throw failure }
-        if let frames = try bytes.withContiguousStorageIfAvailable({ try consume($0) }) { return frames }
-        return try Array(bytes).withUnsafeBufferPointer { try consume($0) }
+        if try bytes.withContiguousStorageIfAvailable({ try consume($0, onFrame) }) != nil { return }
+        try Array(bytes).withUnsafeBufferPointer { try consume($0, onFrame) }
+    }
+
+    /// Consumes `bytes` and returns the bodies of every frame they complete, in order.
+    /// On an error, the bodies this piece completed are dropped with it; use
+    /// `feed(_:onFrame:)` to receive them first.
+    public mutating func feed<C: Collection>(_ bytes: C) throws -> [[UInt8]] where C.Element == UInt8 {
+        var frames = [[UInt8]]()
+        try feed(bytes) { frames.append($0) }
+        return frames
     }
 
     /// Declares the end of the stream: throws `.truncatedFrame` if a frame was cut short.
@@ -61,8 +72,7 @@ public struct FrameDecoder: Sendable {
         }
     }
 
-    private mutating func consume(_ input: UnsafeBufferPointer<UInt8>) throws -> [[UInt8]] {
-        var frames = [[UInt8]]()
+    private mutating func consume(_ input: UnsafeBufferPointer<UInt8>, _ onFrame: ([UInt8]) throws -> Void) throws {
         var i = 0
         while i < input.count {
             if let length = expected {
@@ -83,12 +93,12 @@ public struct FrameDecoder: Sendable {
                 expected = length
             }
             if let length = expected, body.count == length {
-                frames.append(body)
+                let frame = body
                 body = []
                 header.removeAll(keepingCapacity: true)
                 expected = nil
+                try onFrame(frame)
             }
         }
-        return frames
     }
 }
