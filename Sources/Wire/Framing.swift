@@ -9,6 +9,9 @@ public enum Framing {
     /// 1,048,576 bytes plus a 16-byte tag for each of its 17 Noise messages = 1,048,848.
     public static let defaultMaxBodyLength = 1_048_848
 
+    /// Limit for the three handshake frames: the Noise message limit.
+    public static let maxHandshakeBodyLength = 65535
+
     /// Header ‖ body. Throws `.frameTooLarge` for a body over `maxBodyLength`.
     public static func encode(_ body: [UInt8], maxBodyLength: Int = defaultMaxBodyLength) throws -> [UInt8] {
         precondition(maxBodyLength >= 0 && maxBodyLength <= Int(UInt32.max))
@@ -28,7 +31,11 @@ public enum Framing {
 /// pieces; it returns each complete body once and never holds more than one header and
 /// one partial body (at most `maxBodyLength` bytes). After an error it stays failed.
 public struct FrameDecoder: Sendable {
-    public let maxBodyLength: Int
+    /// May be changed between frames, e.g. from `Framing.maxHandshakeBodyLength` to the
+    /// default once the handshake is done; it applies to the next header read.
+    public var maxBodyLength: Int {
+        didSet { precondition(maxBodyLength >= 0 && maxBodyLength <= Int(UInt32.max)) }
+    }
     /// Names the stream in errors, e.g. "connection from 192.0.2.7:4242".
     public let context: String
     private var header: [UInt8] = []
