@@ -4,6 +4,8 @@ public import HearthCrypto
 /// 2 and 3): the wire version it speaks and its Ed25519 public key, so the peer can map
 /// the authenticated X25519 static key to a device identity (`protocol/SPEC.md`, "Handshake").
 public struct HandshakePayload: Sendable, Equatable {
+    /// The Noise prologue of wire version 1 (`hearth/1`); other versions fail the handshake.
+    public static let prologue: [UInt8] = Array("hearth/1".utf8)
     /// The only wire version so far.
     public static let currentVersion: UInt16 = 1
     public static let encodedLength = 2 + 32
