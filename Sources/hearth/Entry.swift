@@ -7,9 +7,8 @@ import Node
 @main
 enum Entry {
     static func main() async {
-        setvbuf(stdout, nil, _IOLBF, 0)
         do {
-            var command = try Hearth.parseAsRoot()
+            var command = try Hearth.parseAsRoot(extractGlobalHome(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -18,6 +17,30 @@ enum Entry {
         } catch {
             exit(code(for: error))
         }
+    }
+
+    /// `--home DIR` is global: it may stand before or after the subcommand. It is taken out of
+    /// the arguments here and handed on as `HEARTH_HOME`, which `Home.resolve` reads.
+    static func extractGlobalHome(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a == "--" { out += args[i...]; break }
+            if a == "--home", i + 1 < args.count {
+                setenv("HEARTH_HOME", args[i + 1], 1)
+                i += 2
+                continue
+            }
+            if a.hasPrefix("--home=") {
+                setenv("HEARTH_HOME", String(a.dropFirst(7)), 1)
+                i += 1
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
     }
 
     static func code(for error: any Error) -> Int32 {
