@@ -4,7 +4,7 @@ import Testing
 
 /// Deterministic pseudo-random bytes (xorshift64*), so tests need no corpus.
 func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var s = seed | 1
+    var s = (seed &+ 1) &* 0x9E37_79B9_7F4A_7C15 | 1
     var out = [UInt8](repeating: 0, count: count)
     out.withUnsafeMutableBytes { raw in
         var i = 0
