@@ -37,7 +37,7 @@ extension FileBackend {
     /// The active pack if `room` more bytes fit, else a new pack (a record never spans packs).
     private func writablePack(room: Int64) throws -> Int64 {
         if let a = active, let size = packSizes[a],
-           size + room <= PackFormat.rollSize || size == Int64(PackFormat.headerSize) {
+           size + room <= rollSize || size == Int64(PackFormat.headerSize) {
             return a
         }
         let id = nextPackID

@@ -31,6 +31,8 @@ final class FileBackend: ChunkBackend {
     /// The pack that receives appends.
     var active: Int64?
     var nextPackID: Int64 = 1
+    /// A pack stops receiving appends at this size (smaller in tests, to exercise rolling).
+    var rollSize = PackFormat.rollSize
 
     // The open batch.
     var staged: [Staged] = []
@@ -206,7 +208,7 @@ final class FileBackend: ChunkBackend {
 
     /// The newest pack with room, so appends continue where they stopped.
     func chooseActive() {
-        active = packSizes.keys.sorted().last { packSizes[$0]! < PackFormat.rollSize }
+        active = packSizes.keys.sorted().last { packSizes[$0]! < rollSize }
     }
 
     // MARK: Reading
