@@ -28,6 +28,19 @@ struct ExifFields: Equatable {
     var contentIdentifier: String?
 
     var isEmpty: Bool { self == ExifFields() }
+
+    /// Fills this value's gaps from `other` (CR3 splits EXIF over several TIFF blocks).
+    mutating func fill(from other: ExifFields) {
+        func f<T>(_ a: inout T?, _ b: T?) { if a == nil { a = b } }
+        f(&dateTimeOriginal, other.dateTimeOriginal); f(&createDate, other.createDate); f(&modifyDate, other.modifyDate)
+        f(&offsetOriginal, other.offsetOriginal); f(&offsetDigitized, other.offsetDigitized); f(&offset, other.offset)
+        f(&latitude, other.latitude); f(&longitude, other.longitude); f(&altitude, other.altitude)
+        f(&orientation, other.orientation); f(&make, other.make); f(&model, other.model); f(&lens, other.lens)
+        f(&fNumber, other.fNumber); f(&exposureTime, other.exposureTime); f(&focalLength, other.focalLength)
+        f(&iso, other.iso); f(&pixelWidth, other.pixelWidth); f(&pixelHeight, other.pixelHeight)
+        f(&imageWidth, other.imageWidth); f(&imageHeight, other.imageHeight)
+        f(&imageDescription, other.imageDescription); f(&contentIdentifier, other.contentIdentifier)
+    }
 }
 
 /// Decodes EXIF through libexif (`exif_data_load_data`), owning the `ExifData` for one call.
@@ -36,7 +49,11 @@ enum ExifReader {
     static let maxBytes = 4 << 20
 
     /// `tiff` starts at the TIFF header ("II*\0" / "MM\0*"); an "Exif\0\0" prefix is added here.
-    static func read(tiff: ArraySlice<UInt8>) -> ExifFields? {
+    /// Where the EXIF and GPS tags live: a normal TIFF has them in sub-IFDs; Canon CR3 stores
+    /// each as IFD0 of its own TIFF (CMT2, CMT4).
+    enum Layout { case standard, exifInIFD0, gpsInIFD0 }
+
+    static func read(tiff: ArraySlice<UInt8>, layout: Layout = .standard) -> ExifFields? {
         guard tiff.count >= 8, tiff.count <= maxBytes else { return nil }
         var bytes: [UInt8] = Array("Exif".utf8) + [0, 0]
         bytes.append(contentsOf: tiff)
@@ -47,9 +64,11 @@ enum ExifReader {
         bytes.withUnsafeBufferPointer { exif_data_load_data(data, $0.baseAddress, UInt32($0.count)) }
         defer { exif_data_unref(data) }
         let order = exif_data_get_byte_order(data)
-        let reader = EntryReader(data: data, order: order)
+        let reader = EntryReader(data: data, order: order, gpsIFD: layout == .gpsInIFD0 ? 0 : 3)
         var f = ExifFields()
-        let ifd0: Int32 = 0, exif: Int32 = 2, gps: Int32 = 3
+        let ifd0: Int32 = 0
+        let exif: Int32 = layout == .exifInIFD0 ? 0 : 2
+        let gps: Int32 = layout == .gpsInIFD0 ? 0 : 3
         f.make = reader.string(ifd0, 0x010F)
         f.model = reader.string(ifd0, 0x0110)
         f.orientation = reader.integer(ifd0, 0x0112).flatMap { (1...8).contains($0) ? $0 : nil }
@@ -95,8 +114,20 @@ enum ExifReader {
 private struct EntryReader {
     let data: UnsafeMutablePointer<ExifData>
     let order: ExifByteOrder
+    let gpsIFD: Int32
 
+    /// The entry in `ifd`, else (outside GPS, whose tag numbers collide with Interop's) in any
+    /// non-GPS IFD: writers put EXIF tags in IFD0 and the other way round.
     func entry(_ ifd: Int32, _ tag: Int32) -> ExifEntry? {
+        if let e = entryIn(ifd, tag) { return e }
+        guard ifd != gpsIFD else { return nil }
+        for other: Int32 in [0, 2, 1] where other != ifd && other != gpsIFD {
+            if let e = entryIn(other, tag) { return e }
+        }
+        return nil
+    }
+
+    private func entryIn(_ ifd: Int32, _ tag: Int32) -> ExifEntry? {
         let content: UnsafeMutablePointer<ExifContent>? = withUnsafeBytes(of: data.pointee.ifd) { raw in
             let list = raw.bindMemory(to: UnsafeMutablePointer<ExifContent>?.self)
             return ifd >= 0 && Int(ifd) < list.count ? list[Int(ifd)] : nil

@@ -24,7 +24,13 @@ enum JPEGScanner {
         var segments = 0
         while i + 4 <= b.count, segments < 4096 {
             segments += 1
-            guard b.u8(i) == 0xFF, let marker = b.u8(i + 1) else { break }
+            guard let byte = b.u8(i), let marker = b.u8(i + 1) else { break }
+            if byte != 0xFF {
+                // Junk between segments: resynchronise on the next marker, as ExifTool does.
+                guard let next = b.firstRange(of: [0xFF], from: i + 1) else { break }
+                i = next
+                continue
+            }
             if marker == 0xFF { i += 1; continue }
             if marker == 0xD8 || marker == 0x01 || (0xD0...0xD7).contains(marker) { i += 2; continue }
             if marker == 0xD9 || marker == 0xDA { break }
@@ -68,13 +74,13 @@ enum PNGScanner {
             if type == "eXIf" { out.exifTIFF = data }
             if type == "iTXt", data.starts(with: Array("XML:com.adobe.xmp".utf8)) {
                 // keyword\0 compression-flag compression-method language\0 translated\0 text
-                var j = 18
+                var j = 20
                 var nulls = 0
                 while j < data.count, nulls < 2 {
                     if data.u8(j) == 0 { nulls += 1 }
                     j += 1
                 }
-                if data.u8(17) == 0, let text = data.sub(j, data.count - j) { out.xmp.append(text) }
+                if data.u8(17) == 0, data.u8(18) == 0, let text = data.sub(j, data.count - j) { out.xmp.append(text) }
             }
             if type == "IEND" { break }
             i += 12 + length
@@ -207,9 +213,11 @@ enum IPTC {
     }
 
     /// Keywords (2:25) and caption (2:120), decoded as UTF-8 (Latin-1 when it is not UTF-8).
-    static func parse(_ b: ArraySlice<UInt8>) -> (keywords: [String], caption: String?) {
+    static func parse(_ b: ArraySlice<UInt8>) -> (keywords: [String], caption: String?, date: CaptureDate?) {
         var keywords: [String] = []
         var caption: String?
+        var day: String?
+        var time: String?
         var i = 0
         while i + 5 <= b.count, keywords.count < 1000 {
             guard b.u8(i) == 0x1C, let record = b.u8(i + 1), let dataset = b.u8(i + 2),
@@ -218,8 +226,22 @@ enum IPTC {
                 ?? String(data.map { Character(Unicode.Scalar($0)) })
             if record == 2, dataset == 25, !text.isEmpty { keywords.append(text) }
             if record == 2, dataset == 120, !text.isEmpty { caption = text }
+            if record == 2, dataset == 55 { day = text }
+            if record == 2, dataset == 60 { time = text }
             i += 5 + length
         }
-        return (keywords, caption)
+        return (keywords, caption, date(day: day, time: time))
+    }
+
+    /// 2:55 DateCreated "YYYYMMDD" with 2:60 TimeCreated "HHMMSS±HHMM".
+    static func date(day: String?, time: String?) -> CaptureDate? {
+        guard let day, day.count == 8, day.allSatisfy(\.isASCII) else { return nil }
+        let d = Array(day)
+        let t = Array(time ?? "000000")
+        guard t.count >= 6, let y = Int(String(d[0..<4])), let mo = Int(String(d[4..<6])), let dd = Int(String(d[6..<8])),
+              let h = Int(String(t[0..<2])), let mi = Int(String(t[2..<4])), let s = Int(String(t[4..<6])),
+              let local = DateParsing.seconds(y, mo, dd, h, mi, s) else { return nil }
+        let offset = t.count > 6 ? DateParsing.offset(Substring(String(t[6...]))) : nil
+        return CaptureDate(localSeconds: local, offsetMinutes: offset, source: .iptc)
     }
 }

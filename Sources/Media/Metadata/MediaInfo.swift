@@ -45,7 +45,7 @@ public struct MediaInfo: Sendable, Equatable {
 /// 1970-01-01T00:00:00); `offsetMinutes` is its offset from UTC when the file says so.
 public struct CaptureDate: Sendable, Equatable, Hashable {
     public enum Source: String, Sendable, Codable {
-        case exif, xmp, video, fileName, fileModified
+        case exif, xmp, iptc, video, fileName, fileModified
     }
     public var localSeconds: Int64
     public var offsetMinutes: Int?

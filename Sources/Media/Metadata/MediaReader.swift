@@ -24,6 +24,7 @@ public enum MediaReader {
         var info = MediaInfo(format: format)
         var scan = ContainerScan()
         var boxes: [ISOBMFF.Box] = []
+        var exifFields: ExifFields?
         switch format {
         case .jpeg: scan = JPEGScanner.scan(head)
         case .png: scan = PNGScanner.scan(head)
@@ -34,21 +35,44 @@ public enum MediaReader {
         case .heic, .heif, .avif:
             boxes = ISOBMFF.topLevel(file)
             scan = try heifScan(file, boxes: boxes, format: format)
+        case .cr3:
+            boxes = ISOBMFF.topLevel(file)
+            exifFields = RawContainers.cr3(file, boxes: boxes)
+        case .rw2:
+            let rw2 = RawContainers.rw2(head)
+            (scan.width, scan.height) = (rw2.width, rw2.height)
+            if let jpeg = rw2.exifJPEG { scan.exifTIFF = JPEGScanner.scan(jpeg).exifTIFF }
+        case .raf:
+            if let jpeg = RawContainers.rafJPEG(head, file: file) {
+                let inner = JPEGScanner.scan(jpeg)
+                scan.exifTIFF = inner.exifTIFF
+                scan.xmp = inner.xmp
+            }
         default: break
-        }
-        if format.type == .image, format != .cr3, format != .raf, format != .orf, format != .rw2,
-           scan.width == nil, scan.exifTIFF == nil, scan.xmp.isEmpty, !plausibleImage(format, head) {
-            throw MediaError(.malformed, "\(file.name): looks like \(format.rawValue.uppercased()) but its header is damaged")
         }
         info.width = scan.width
         info.height = scan.height
-        var exifFields: ExifFields?
         if let tiff = scan.exifTIFF { exifFields = ExifReader.read(tiff: tiff) }
-        if let exif = exifFields { apply(exif, to: &info, useDimensions: format == .tiff || format == .dng) }
+        if [.tiff, .dng, .nef, .arw, .cr2].contains(format), let view = TIFFView(bytes: head) {
+            var fields = exifFields ?? ExifFields()
+            fields.fill(from: view.basics())
+            exifFields = fields
+        }
+        var fallbackDate: CaptureDate?
+        if let exif = exifFields {
+            fallbackDate = apply(exif, to: &info, useDimensions: format == .tiff || format == .dng || format == .cr3)
+        }
         if format.isRaw { RawReader.read(path: path, into: &info, haveExif: exifFields != nil) }
         if format.type == .video {
-            let json = try VideoProbe.probe(path: path, name: file.name)
-            VideoProbe.apply(json, to: &info)
+            do {
+                let json = try VideoProbe.probe(path: path, name: file.name)
+                VideoProbe.apply(json, to: &info)
+            } catch where error.code == .malformed {
+                // ffprobe cannot parse it: keep the format, as ExifTool does for damaged videos.
+            }
+        }
+        if format.type == .image, info.width == nil, exifFields == nil, scan.xmp.isEmpty {
+            throw MediaError(.malformed, "\(file.name): looks like \(format.rawValue.uppercased()) but its header is damaged")
         }
         var embedded = XMPFields()
         for packet in scan.xmp {
@@ -58,9 +82,11 @@ public enum MediaReader {
             let parsed = IPTC.parse(iptc)
             if embedded.tags.isEmpty { embedded.tags = parsed.keywords }
             if embedded.description == nil { embedded.description = parsed.caption }
+            if embedded.date == nil { embedded.date = parsed.date }
         }
         apply(embedded, to: &info, override: false)
         if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
+        if info.takenAt == nil { info.takenAt = fallbackDate }
         motion(&info, embedded: embedded, scan: scan, boxes: boxes, file: file)
         if info.takenAt == nil, let local = DateParsing.fromFileName(file.name) {
             info.takenAt = CaptureDate(localSeconds: local, offsetMinutes: nil, source: .fileName)
@@ -91,10 +117,6 @@ public enum MediaReader {
         return sample.map { String(format: "%02X", $0) }.joined(separator: " ")
     }
 
-    private static func plausibleImage(_ format: MediaFormat, _ head: ArraySlice<UInt8>) -> Bool {
-        format == .heic || format == .heif || format == .avif ? false : head.count > 16
-    }
-
     private static func heifScan(_ file: FileSource, boxes: [ISOBMFF.Box], format: MediaFormat) throws(MediaError) -> ContainerScan {
         guard let metaBox = boxes.first(where: { $0.type == "meta" }) else {
             throw MediaError(.malformed, "\(file.name): \(format.rawValue.uppercased()) file without a meta box")
@@ -122,7 +144,9 @@ public enum MediaReader {
         return scan
     }
 
-    private static func apply(_ f: ExifFields, to info: inout MediaInfo, useDimensions: Bool) {
+    /// Copies EXIF into `info`; returns the DateTime (modify date) to use only when nothing better turns up.
+    @discardableResult
+    private static func apply(_ f: ExifFields, to info: inout MediaInfo, useDimensions: Bool) -> CaptureDate? {
         info.make = f.make
         info.model = f.model
         info.lens = f.lens
@@ -141,14 +165,15 @@ public enum MediaReader {
             info.width = w
             info.height = h
         }
-        for text in [f.dateTimeOriginal, f.createDate, f.modifyDate].compactMap({ $0 }) {
-            guard let d = DateParsing.iso8601(text) else { continue }
-            let offsetText = text == f.dateTimeOriginal ? f.offsetOriginal
-                : text == f.createDate ? f.offsetDigitized : f.offset
+        for (text, offsetText) in [(f.dateTimeOriginal, f.offsetOriginal), (f.createDate, f.offsetDigitized)] {
+            guard let text, let d = DateParsing.iso8601(text) else { continue }
             let offset = d.offset ?? offsetText.flatMap { DateParsing.offset(Substring($0)) }
             info.takenAt = CaptureDate(localSeconds: d.local, offsetMinutes: offset, source: .exif)
-            break
+            return nil
         }
+        guard let text = f.modifyDate, let d = DateParsing.iso8601(text) else { return nil }
+        let offset = d.offset ?? f.offset.flatMap { DateParsing.offset(Substring($0)) }
+        return CaptureDate(localSeconds: d.local, offsetMinutes: offset, source: .exif)
     }
 
     private static func merge(_ f: XMPFields, into base: inout XMPFields) {

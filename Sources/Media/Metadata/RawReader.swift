@@ -21,11 +21,23 @@ enum RawReader {
         if info.make == nil { info.make = text(d.idata.make) }
         if info.model == nil { info.model = text(d.idata.model) }
         if info.lens == nil { info.lens = text(d.lens.Lens) }
-        if Int(d.sizes.width) > 0, Int(d.sizes.height) > 0 {
-            // libraw reports the output size; a flip of 5/6 means it is already swapped.
-            let swapped = d.sizes.flip == 5 || d.sizes.flip == 6
-            info.width = Int(swapped ? Int(d.sizes.height) : Int(d.sizes.width))
-            info.height = Int(swapped ? Int(d.sizes.width) : Int(d.sizes.height))
+        // ExifTool's ImageWidth for NEF/DNG is the full raw size; CR3 keeps EXIF's PixelXDimension;
+        // RW2 uses the sensor borders (read from its header by the caller).
+        let w = Int(d.sizes.width), h = Int(d.sizes.height)
+        let rw = Int(d.sizes.raw_width), rh = Int(d.sizes.raw_height)
+        switch info.format {
+        case .nef, .dng:
+            if rw > 0, rh > 0 {
+                info.width = rw
+                info.height = rh
+            }
+        case .cr3 where info.width != nil, .rw2 where info.width != nil:
+            break
+        default:
+            if w > 0, h > 0 {
+                info.width = w
+                info.height = h
+            }
         }
         if info.orientation == nil {
             info.orientation = [0: 1, 3: 3, 5: 8, 6: 6][Int(d.sizes.flip)]

@@ -61,14 +61,18 @@ enum VideoProbe {
     static func apply(_ json: [String: Any], to info: inout MediaInfo) {
         let format = json["format"] as? [String: Any] ?? [:]
         let tags = lowercased(format["tags"])
-        if let d = (format["duration"] as? String).flatMap(Double.init), d.isFinite, d >= 0 { info.durationSeconds = d }
+        if let d = (format["duration"] as? String).flatMap(Double.init), d.isFinite, d > 0 { info.durationSeconds = d }
         let streams = json["streams"] as? [[String: Any]] ?? []
         if let video = streams.first(where: { ($0["codec_type"] as? String) == "video" && !isAttachedPicture($0) }) {
             info.videoCodec = video["codec_name"] as? String
             info.width = (video["width"] as? Int).flatMap { $0 > 0 ? $0 : nil }
             info.height = (video["height"] as? Int).flatMap { $0 > 0 ? $0 : nil }
-            if info.durationSeconds == nil, let d = (video["duration"] as? String).flatMap(Double.init), d.isFinite {
+            if info.durationSeconds == nil, let d = (video["duration"] as? String).flatMap(Double.init), d.isFinite, d > 0 {
                 info.durationSeconds = d
+            }
+            if info.durationSeconds == nil, let frames = (video["nb_frames"] as? String).flatMap(Double.init),
+               let rate = (video["avg_frame_rate"] as? String).flatMap(fraction), rate > 0 {
+                info.durationSeconds = frames / rate
             }
             var rotation: Double?
             for side in video["side_data_list"] as? [[String: Any]] ?? [] {
@@ -94,6 +98,12 @@ enum VideoProbe {
         info.contentIdentifier = tags["com.apple.quicktime.content.identifier"]
         info.make = tags["com.apple.quicktime.make"] ?? tags["make"]
         info.model = tags["com.apple.quicktime.model"] ?? tags["model"]
+    }
+
+    private static func fraction(_ text: String) -> Double? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), b != 0 else { return Double(text) }
+        return a / b
     }
 
     private static func isAttachedPicture(_ stream: [String: Any]) -> Bool {

@@ -166,10 +166,17 @@ struct XMPFields: Equatable {
             tags = list
         }
         tags = Array(tags.prefix(1000).map { String($0.prefix(256)) })
-        for key in ["exif:DateTimeOriginal", "photoshop:DateCreated", "xmp:CreateDate"] {
+        for key in ["exif:DateTimeOriginal", "xmp:CreateDate", "photoshop:DateCreated", "exif:DateTimeDigitized"] {
             if let text = p.first(key), let d = DateParsing.iso8601(text) {
-                date = CaptureDate(localSeconds: d.local, offsetMinutes: d.offset, source: .xmp)
-                break
+                // A bare day ("2006-10-29") loses to a later key with a time of day.
+                if text.count <= 10, date == nil {
+                    date = CaptureDate(localSeconds: d.local, offsetMinutes: d.offset, source: .xmp)
+                    continue
+                }
+                if text.count > 10 {
+                    date = CaptureDate(localSeconds: d.local, offsetMinutes: d.offset, source: .xmp)
+                    break
+                }
             }
         }
         latitude = p.first("exif:GPSLatitude").flatMap(Self.coordinate)
