@@ -121,6 +121,14 @@ int hearth_vips_bandjoin3(VipsImage *a, VipsImage *b, VipsImage *c, VipsImage **
     return vips_bandjoin(all, out, 3, NULL);
 }
 
+VipsImage *hearth_vips_decode_buffer(const void *buf, size_t len) {
+    VipsImage *lazy = vips_image_new_from_buffer(buf, len, "", NULL);
+    if (lazy == NULL) return NULL;
+    VipsImage *memory = vips_image_copy_memory(lazy);
+    g_object_unref(lazy);
+    return memory;
+}
+
 /* ---- per-file deadline ---- */
 
 #define HEARTH_DEADLINE_KEY "hearth-deadline"

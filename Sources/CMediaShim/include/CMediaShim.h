@@ -81,6 +81,10 @@ int hearth_vips_linear1(VipsImage *in, VipsImage **out, double a, double b);
 /* vips_bandjoin((VipsImage *[]){a, b, c}, &out, 3, NULL). */
 int hearth_vips_bandjoin3(VipsImage *a, VipsImage *b, VipsImage *c, VipsImage **out);
 
+/* vips_image_new_from_buffer(buf, len, "", NULL) then vips_image_copy_memory: the result
+ * owns its pixels, so `buf` may be freed as soon as this returns. */
+VipsImage *hearth_vips_decode_buffer(const void *buf, size_t len);
+
 /* Per-file time limit: turns on progress for `image` and connects its "eval" signal to a
  * callback that calls vips_image_set_kill(image, TRUE) once g_get_monotonic_time()
  * passes deadline_us. Pipelines built on `image` inherit its progress signal, so a save

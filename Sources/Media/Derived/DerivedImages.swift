@@ -112,7 +112,7 @@ public enum DerivedImages {
             throw DerivedImageError(.encodeFailed, path: path, "WebP thumbnail encode failed (\(VipsRuntime.takeError()))")
         }
         try deadline.check(path: path)
-        return Derived(thumbnail: webp, preview: jpeg,
+        return Derived(thumbnail: WebPStrip.strip(webp), preview: jpeg,
                        thumbnailSize: PixelSize(width: small.width, height: small.height),
                        previewSize: PixelSize(width: preview.width, height: preview.height),
                        sourceWidth: source.width, sourceHeight: source.height)
