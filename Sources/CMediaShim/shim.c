@@ -4,7 +4,13 @@
 #include <stdio.h>
 
 int hearth_vips_init(void) {
-    return VIPS_INIT("hearth");
+    if (VIPS_INIT("hearth") != 0) return -1;
+    /* Files come from anywhere: keep ImageMagick, MATLAB, FITS etc. loaders (marked
+     * untrusted by libvips) away from them. */
+    vips_block_untrusted_set(TRUE);
+    /* libvips 8.14 marks jxlload untrusted too, but photos come as JPEG XL. */
+    vips_operation_block_set("VipsForeignLoadJxl", FALSE);
+    return 0;
 }
 
 void hearth_vips_configure(int concurrency, int cache_max) {

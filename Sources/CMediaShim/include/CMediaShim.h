@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* vips_init(argv0) once per process; returns 0 on success. */
+/* vips_init(argv0) once per process, then vips_block_untrusted_set(TRUE) (ImageMagick and
+ * friends) with jxlload re-enabled by vips_operation_block_set; returns 0 on success. */
 int hearth_vips_init(void);
 
 /* vips_concurrency_set + vips_cache_set_max + vips_cache_set_max_mem. */
