@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// What an import does with one file found under the given paths.
 public enum FileRole: Equatable, Sendable {
@@ -86,5 +87,15 @@ public enum FileWalker {
         let name = (path as NSString).lastPathComponent
         guard !name.hasPrefix("._") else { return false }
         return mediaExtensions.contains((name as NSString).pathExtension.lowercased())
+    }
+}
+
+extension FileWalker {
+    /// True when a file without a media extension starts with a photo or video's magic bytes.
+    static func sniffsAsMedia(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        let head = (try? h.read(upToCount: 65_536)) ?? Data()
+        return !head.isEmpty && MediaFormat.sniff([UInt8](head)) != .unknown
     }
 }

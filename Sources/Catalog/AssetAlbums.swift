@@ -1,0 +1,14 @@
+import Foundation
+import GRDB
+import HearthCrypto
+
+extension Catalog {
+    /// The live albums an asset belongs to, by name.
+    public func albums(of id: Hash256) throws -> [Album] {
+        try guarded {
+            try db.read { db in
+                try Self.albums(db, where: "AND al.id IN (SELECT album FROM album_item WHERE asset = ?)", [id.data])
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Catalog
+import Foundation
+import HearthCrypto
+
+/// How assets look to users and scripts: the `assets --json` scripting contract and the text listing.
+extension HearthNode {
+    /// One asset as the scripting contract names its fields (every key present, null when unknown).
+    public func json(for a: Asset) throws -> JSON {
+        let albums = try catalog.albums(of: a.id).map { JSON.string($0.name) }
+        let tags = try catalog.tags(of: a.id).map(JSON.string)
+        return .object([
+            ("id", .string(a.id.hex)),
+            ("fileName", .string(a.fileName)),
+            ("fileNames", .array(a.fileNames.map(JSON.string))),
+            ("type", .optional(a.type)),
+            ("mimeType", .optional(a.mimeType)),
+            ("bytes", .int(Int64(a.original.size))),
+            ("takenAt", .optional(a.takenAt.map(Self.iso8601))),
+            ("latitude", .optional(a.latitude)),
+            ("longitude", .optional(a.longitude)),
+            ("altitude", .optional(a.altitude)),
+            ("width", .optional(a.width)),
+            ("height", .optional(a.height)),
+            ("orientation", .optional(a.orientation)),
+            ("make", .optional(a.make)),
+            ("model", .optional(a.model)),
+            ("lens", .optional(a.lens)),
+            ("fNumber", .optional(a.fNumber)),
+            ("exposureTime", .optional(a.exposureTime)),
+            ("iso", .optional(a.iso)),
+            ("focalLength", .optional(a.focalLength)),
+            ("durationSeconds", .optional(a.durationSeconds)),
+            ("projection", .optional(a.projection)),
+            ("motion", .bool(a.motion)),
+            ("favorite", .bool(a.favorite)),
+            ("archived", .bool(a.archived)),
+            ("trashed", .bool(a.trashedAt != nil)),
+            ("albums", .array(albums)),
+            ("tags", .array(tags)),
+            ("description", .optional(a.description)),
+            ("rating", .int(Int64(a.rating))),
+            ("importedBy", .string(a.importedBy.string)),
+            ("importedByPerson", .optional(a.importedByPerson)),
+            ("thumbnail", .optional(a.thumbnail?.id.hex)),
+            ("preview", .optional(a.preview?.id.hex)),
+        ])
+    }
+
+    /// ISO 8601 local date-time with its UTC offset when known: `2019-07-04T12:34:56+02:00`,
+    /// or `2019-07-04T12:34:56` when the camera did not record one.
+    public static func iso8601(_ t: TakenAt) -> String {
+        let secs = t.localSeconds
+        let days = Int64((Double(secs) / 86400).rounded(.down))
+        let rem = secs - days * 86400
+        let (y, m, d) = civil(fromDays: days)
+        var s = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", y, m, d, Int(rem / 3600), Int(rem % 3600 / 60), Int(rem % 60))
+        if let off = t.utcOffsetMinutes {
+            let sign = off < 0 ? "-" : "+"
+            s += String(format: "%@%02d:%02d", sign, Int(abs(off) / 60), Int(abs(off) % 60))
+        }
+        return s
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
+    }
+
+    /// Parses `YYYY-MM-DD` (start of day) or a full `YYYY-MM-DDTHH:MM:SS` as UTC seconds, for `--from`/`--to`.
+    public static func parseDate(_ s: String, endOfDay: Bool) -> Int64? {
+        let parts = s.split(whereSeparator: { "-T: ".contains($0) }).map { Int($0) }
+        guard parts.count == 3 || parts.count == 6, parts.allSatisfy({ $0 != nil }) else { return nil }
+        let p = parts.map { $0! }
+        guard (1...12).contains(p[1]), (1...31).contains(p[2]) else { return nil }
+        let days = daysFromCivil(p[0], p[1], p[2])
+        var secs = days * 86400
+        if p.count == 6 { secs += Int64(p[3] * 3600 + p[4] * 60 + p[5]) } else if endOfDay { secs += 86399 }
+        return secs
+    }
+
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
+        let y = Int64(m <= 2 ? y0 - 1 : y0)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(m > 2 ? m - 3 : m + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(d) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// `hearth status --json`.
+    public func statusJSON() throws -> JSON {
+        let counts = try catalog.counts()
+        let stats = try chunks.stats()
+        let vv = try catalog.versionVector()
+        let origin = try catalog.origin()
+        return .object([
+            ("deviceId", .string(identity.deviceID.string)),
+            ("deviceName", .string(config.deviceName)),
+            ("libraryId", .string(catalog.libraryID.hex)),
+            ("epoch", .int(Int64(origin.epoch))),
+            ("storagePolicy", .string(config.storagePolicy)),
+            ("assetCount", .int(Int64(counts.library + counts.archived + counts.trashed))),
+            ("libraryCount", .int(Int64(counts.library))),
+            ("archivedCount", .int(Int64(counts.archived))),
+            ("trashedCount", .int(Int64(counts.trashed))),
+            ("favoriteCount", .int(Int64(counts.favorites))),
+            ("albumCount", .int(Int64(counts.albums))),
+            ("memberCount", .int(Int64(counts.members))),
+            ("storedBytes", .int(Int64(stats.storedBytes))),
+            ("chunkCount", .int(Int64(stats.chunkCount))),
+            ("catalogDigest", .string(try catalog.digest().hex)),
+            ("versionVector", .object(vv.sorted.map { ("\($0.origin.device.string)/\($0.origin.epoch)", .int(Int64($0.seq))) })),
+        ])
+    }
+}

@@ -1,0 +1,149 @@
+import Catalog
+import ChunkStore
+import Foundation
+import HearthCrypto
+
+/// What `hearth verify` found.
+public struct VerifyOutcome: Sendable {
+    public var chunksChecked = 0
+    public var bytesChecked: UInt64 = 0
+    public var objectsChecked = 0
+    /// Corrupt or missing bytes the node should have: each a sentence naming what is wrong.
+    public var problems: [String] = []
+    /// Objects this node's storage policy does not keep locally (fetched from peers on demand).
+    public var notKept = 0
+    public var isClean: Bool { problems.isEmpty }
+
+    public var json: JSON {
+        .object([
+            ("ok", .bool(isClean)),
+            ("chunksChecked", .int(Int64(chunksChecked))),
+            ("bytesChecked", .int(Int64(bytesChecked))),
+            ("objectsChecked", .int(Int64(objectsChecked))),
+            ("objectsNotKeptByPolicy", .int(Int64(notKept))),
+            ("problems", .array(problems.map(JSON.string))),
+        ])
+    }
+}
+
+extension HearthNode {
+    /// Which of an asset's objects this node keeps, by storage policy.
+    public enum ObjectKind: String, Sendable { case original, thumbnail, preview, motion }
+
+    /// Every object the catalog references, with its kind, for non-purged assets.
+    public func referencedObjects() throws -> [(kind: ObjectKind, ref: ObjectRef, asset: Hash256)] {
+        var out: [(ObjectKind, ObjectRef, Hash256)] = []
+        var offset = 0
+        while true {
+            let page = try catalog.assets(AssetFilter(scope: .all, limit: 2000, offset: offset))
+            if page.isEmpty { break }
+            for a in page {
+                out.append((.original, a.original, a.id))
+                if let t = a.thumbnail { out.append((.thumbnail, t, a.id)) }
+                if let p = a.preview { out.append((.preview, p, a.id)) }
+                if let m = a.motionVideo { out.append((.motion, m, a.id)) }
+            }
+            offset += page.count
+        }
+        return out
+    }
+
+    /// Whether this node's policy keeps objects of `kind` locally.
+    public func keeps(_ kind: ObjectKind) -> Bool {
+        switch config.storagePolicy {
+        case "previews": return kind == .thumbnail || kind == .preview
+        case "thumbnails": return kind == .thumbnail
+        default: return true
+        }
+    }
+
+    /// Re-hashes every stored chunk and checks that every object the catalog references and the
+    /// policy keeps is complete.
+    public func verify(progress: @escaping (UInt64, UInt64) -> Void = { _, _ in }) throws -> VerifyOutcome {
+        var out = VerifyOutcome()
+        let report = try chunks.verify(progress: progress)
+        out.chunksChecked = report.chunksChecked
+        out.bytesChecked = report.bytesChecked
+        out.problems += report.problems.map { $0.description }
+        let bad = Set(report.problems.map(\.chunk))
+        for (kind, ref, asset) in try referencedObjects() {
+            out.objectsChecked += 1
+            let missing = try chunks.missing(of: ref.chunks)
+            if !keeps(kind) {
+                if !missing.isEmpty { out.notKept += 1 }
+                continue
+            }
+            if !missing.isEmpty {
+                out.problems.append("\(kind.rawValue) of asset \(asset.hex.prefix(12)): \(missing.count) of \(ref.chunks.count) chunks missing")
+            } else if ref.chunks.contains(where: bad.contains) {
+                out.problems.append("\(kind.rawValue) of asset \(asset.hex.prefix(12)) has a corrupt chunk")
+            }
+        }
+        return out
+    }
+
+    /// Removes chunks that no live asset references (purged assets' bytes, crash leftovers).
+    public func gc() throws -> GCReport {
+        var keep = Set<Hash256>()
+        for (_, ref, _) in try referencedObjects() { keep.formUnion(ref.chunks) }
+        return try chunks.gc(keep: keep)
+    }
+
+    /// Writes an asset's original under its original name in `directory`; a name that is taken
+    /// gets a ` (1)`, ` (2)`… suffix. Returns the path written.
+    public func export(_ id: Hash256, to directory: String, motion: Bool = false) throws -> [String] {
+        guard let a = try catalog.asset(id), !a.purged else {
+            throw NodeError(.notFound, "no asset \(id.hex.prefix(12))")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var written: [String] = []
+        let missing = try chunks.missing(of: a.original.chunks)
+        guard missing.isEmpty else {
+            throw NodeError(.notFound, "\(a.fileName): the original is not stored on this node (\(missing.count) chunks missing); "
+                            + "run `hearth sync` with a peer that keeps originals")
+        }
+        let target = Self.freeName(a.fileName, in: directory)
+        try chunks.export(chunks: a.original.chunks, expectedID: a.id, to: target)
+        written.append(target)
+        if motion {
+            written.append(try exportMotion(a, to: directory))
+        }
+        return written
+    }
+
+    func exportMotion(_ a: Asset, to directory: String) throws -> String {
+        let stem = (a.fileName as NSString).deletingPathExtension
+        if let video = a.motionVideo {
+            let target = Self.freeName(stem + ".mov", in: directory)
+            try chunks.export(chunks: video.chunks, expectedID: video.id, to: target)
+            return target
+        }
+        guard let range = a.motionRange else {
+            throw NodeError(.notFound, "\(a.fileName) is not a Live or Motion Photo")
+        }
+        let bytes = try chunks.readObject(chunks: a.original.chunks, expectedID: a.id)
+        guard range.offset + range.length <= UInt64(bytes.count) else {
+            throw NodeError(.corrupt, "\(a.fileName): the recorded motion video range lies outside the file")
+        }
+        let target = Self.freeName(stem + ".mp4", in: directory)
+        let slice = bytes[Int(range.offset)..<Int(range.offset + range.length)]
+        guard FileManager.default.createFile(atPath: target, contents: Data(slice)) else {
+            throw NodeError(.io, "cannot write \(target)")
+        }
+        return target
+    }
+
+    /// `name`, or `stem (1).ext`, `stem (2).ext`… whichever does not exist yet.
+    static func freeName(_ name: String, in directory: String) -> String {
+        let safe = name.replacingOccurrences(of: "/", with: "_").isEmpty ? "asset" : name.replacingOccurrences(of: "/", with: "_")
+        let fm = FileManager.default
+        var candidate = (directory as NSString).appendingPathComponent(safe)
+        let stem = (safe as NSString).deletingPathExtension, ext = (safe as NSString).pathExtension
+        var n = 1
+        while fm.fileExists(atPath: candidate) {
+            candidate = (directory as NSString).appendingPathComponent("\(stem) (\(n))" + (ext.isEmpty ? "" : ".\(ext)"))
+            n += 1
+        }
+        return candidate
+    }
+}

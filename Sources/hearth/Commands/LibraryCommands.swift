@@ -1,0 +1,105 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Node
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a node with a new library in the home folder.")
+
+    @Option(help: "A name for this device, shown to the family's other devices.")
+    var name: String = ProcessInfo.processInfo.hostName
+
+    @Option(help: "What this node keeps: everything, previews or thumbnails.")
+    var policy: String = "everything"
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try HearthNode.create(home: Home.resolve(nil), deviceName: name, policy: policy)
+        try emit(output.json, try node.statusJSON()) {
+            """
+            Created a new library in \(node.home.root.path)
+              device   \(node.identity.deviceID.string) (\(name))
+              library  \(node.catalog.libraryID.hex)
+            Next: hearth import ~/Pictures
+            """
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the node, its library and its storage.")
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try openNode()
+        let s = try node.statusJSON()
+        try emit(output.json, s) {
+            let peers = node.config.peers
+            return """
+            device      \(s["deviceId"]!.text) (\(s["deviceName"]!.text))
+            library     \(s["libraryId"]!.text)  epoch \(s["epoch"]!.text)
+            assets      \(s["libraryCount"]!.text) in library, \(s["archivedCount"]!.text) archived, \(s["trashedCount"]!.text) in trash
+            albums      \(s["albumCount"]!.text)   members \(s["memberCount"]!.text)   peers \(peers.count)
+            storage     \(ByteFormat.string(UInt64(s["storedBytes"]!.text) ?? 0)) in \(s["chunkCount"]!.text) chunks (policy: \(node.config.storagePolicy))
+            digest      \(s["catalogDigest"]!.text)
+            """
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-hash every stored chunk and check every reference of the catalog.",
+        discussion: "Exits 0 when everything is intact, 3 when something is corrupt or missing.")
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try openNode()
+        let bar = ProgressLine(label: "verifying", enabled: !output.json)
+        let result = try node.verify { done, total in
+            bar.update(done: Int(done / 1_000_000), total: Int(max(total, 1) / 1_000_000), bytes: done)
+        }
+        bar.finish()
+        emit(output.json, result.json) {
+            var lines = ["checked \(result.chunksChecked) chunks (\(ByteFormat.string(result.bytesChecked))) and \(result.objectsChecked) objects"]
+            if result.notKept > 0 { lines.append("\(result.notKept) objects are kept by peers, not here (storage policy)") }
+            lines += result.problems.map { "PROBLEM: \($0)" }
+            lines.append(result.isClean ? "ok: the library is intact" : "\(result.problems.count) problems found")
+            return lines.joined(separator: "\n")
+        }
+        if !result.isClean { throw ExitCode(3) }
+    }
+}
+
+struct GC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc", abstract: "Remove stored chunks that nothing references any more (after empty-trash).")
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try openNode()
+        let r = try node.gc()
+        emit(output.json, .object([
+            ("chunksRemoved", .int(Int64(r.chunksRemoved))), ("bytesRemoved", .int(Int64(r.bytesRemoved))),
+            ("packsRewritten", .int(Int64(r.packsRewritten))), ("packsDeleted", .int(Int64(r.packsDeleted))),
+            ("bytesFreed", .int(r.bytesFreed)),
+        ])) {
+            "removed \(r.chunksRemoved) chunks (\(ByteFormat.string(r.bytesRemoved))); rewrote \(r.packsRewritten) packs, deleted \(r.packsDeleted); freed \(ByteFormat.string(UInt64(max(0, r.bytesFreed))))"
+        }
+    }
+}
+
+extension JSON {
+    /// The value as plain text for status lines.
+    var text: String {
+        switch self {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .bool(let b): return b ? "yes" : "no"
+        case .null: return "-"
+        default: return serialized()
+        }
+    }
+}

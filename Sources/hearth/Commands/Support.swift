@@ -1,0 +1,42 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Node
+
+/// Opens the node in the resolved home, or fails with a message that says what to do.
+func openNode() throws -> HearthNode {
+    try HearthNode.open(home: Home.resolve(nil))
+}
+
+/// Prints JSON (`--json`) or the text a person reads.
+func emit(_ json: Bool, _ value: @autoclosure () throws -> JSON, text: () throws -> String) rethrows {
+    if json { print(try value().serialized(pretty: true)) } else {
+        let t = try text()
+        if !t.isEmpty { print(t) }
+    }
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data(("hearth: " + message + "\n").utf8))
+}
+
+/// Resolves every asset argument (unique id prefixes) before any change is made.
+func resolveAll(_ node: HearthNode, _ prefixes: [String]) throws -> [Hash256Ref] {
+    try prefixes.map { Hash256Ref(id: try node.resolve($0)) }
+}
+
+import HearthCrypto
+struct Hash256Ref { let id: Hash256 }
+
+/// A one-line description of an asset for text listings.
+func line(_ node: HearthNode, _ a: Asset) -> String {
+    let date = a.takenAt.map(HearthNode.iso8601) ?? "(no date)"
+    var flags = ""
+    if a.favorite { flags += "♥" }
+    if a.archived { flags += "A" }
+    if a.trashedAt != nil { flags += "T" }
+    if a.motion { flags += "M" }
+    let dims = (a.width != nil && a.height != nil) ? "\(a.width!)×\(a.height!)" : ""
+    return "\(a.id.hex.prefix(12))  \(date.padding(toLength: 25, withPad: " ", startingAt: 0)) "
+        + "\(flags.padding(toLength: 3, withPad: " ", startingAt: 0)) \(dims.padding(toLength: 11, withPad: " ", startingAt: 0)) \(a.fileName)"
+}
