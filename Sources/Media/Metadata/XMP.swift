@@ -95,7 +95,7 @@ private final class XMPCollector: NSObject, XMLParserDelegate {
         let fields = attributes.sorted { $0.key < $1.key }
             .filter { !$0.key.hasPrefix("xmlns") }
             .map { (canonical($0.key, prefixes), $0.value) }
-            .filter { !$0.0.hasPrefix("rdf:") && !$0.0.hasPrefix("x:") }
+            .filter { !$0.0.hasPrefix("rdf:") && !$0.0.hasPrefix("x:") && !$0.0.hasPrefix("xml:") }
         if name == "rdf:Description", frame.property == nil {
             for (key, value) in fields { packet.properties[key, default: []].append(value) }
         } else if frame.property != nil, !frame.isProperty {
