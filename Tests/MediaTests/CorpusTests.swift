@@ -111,3 +111,82 @@ private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file
         a.check("iso", format: format, file: file, info.iso == iso, "got \(String(describing: info.iso)) want \(iso)")
     }
 }
+
+@Suite("Corpus files", .serialized)
+struct CorpusFileTests {
+    /// Crashers of other parsers: each must give info or a MediaError, quickly.
+    @Test func badInputNeverCrashesOrHangs() throws {
+        guard let root = Corpus.root else {
+            print("CorpusTests: skipped bad-input, no corpus (set HEARTH_CORPUS or put it at ../shared/corpus)")
+            return
+        }
+        let dir = root.appendingPathComponent("bad-input")
+        let files = (FileManager.default.enumerator(atPath: dir.path)?.allObjects as? [String] ?? [])
+            .filter { !$0.hasPrefix(".") }.sorted()
+            .map { dir.appendingPathComponent($0) }
+            .filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true }
+        #expect(files.count > 10)
+        var read = 0, refused = 0
+        var codes: [String: Int] = [:]
+        for url in files {
+            let start = ContinuousClock.now
+            do {
+                _ = try MediaReader.read(path: url.path)
+                read += 1
+            } catch {
+                refused += 1
+                codes[error.code.rawValue, default: 0] += 1
+                #expect(error.message.hasPrefix(url.lastPathComponent), "\(error.message)")
+            }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed < .seconds(15), "\(url.lastPathComponent) took \(elapsed)")
+        }
+        print("bad-input: \(files.count) files, \(read) read, \(refused) refused with MediaError \(codes.sorted { $0.key < $1.key })")
+    }
+
+    @Test func motionPhotosMatchManifest() throws {
+        guard let root = Corpus.root else {
+            print("CorpusTests: skipped motion photos, no corpus")
+            return
+        }
+        let motion = root.appendingPathComponent("motion")
+        let data = try Data(contentsOf: motion.appendingPathComponent("manifest.json"))
+        let manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var checked = 0
+        for entry in manifest["files"] as? [[String: Any]] ?? [] {
+            guard let path = entry["path"] as? String, let expected = entry["expected"] as? [String: Any] else { continue }
+            // The manifest names files/…; the corpus keeps them beside it.
+            let url = motion.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let info = try MediaReader.read(path: url.path)
+            let isMotion = expected["is_motion_photo"] as? Bool ?? false
+            #expect((info.motion != nil) == isMotion, "\(path)")
+            if let start = expected["video_index_start"] as? Int, let end = expected["video_index_end"] as? Int {
+                #expect(info.motion?.videoOffset == Int64(start), "\(path)")
+                #expect(info.motion.map { $0.videoOffset + $0.videoLength } == Int64(end), "\(path)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 3)
+        let google = try MediaReader.read(path: root.appendingPathComponent("synthetic/MVIMG_synthetic_motionphoto.jpg").path)
+        let m = try #require(google.motion)
+        #expect(m.kind == .googleMotionPhoto)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(
+            "synthetic/MVIMG_synthetic_motionphoto.jpg").path)[.size] as? Int)
+        #expect(m.videoOffset + m.videoLength == Int64(size))
+    }
+
+    @Test func livePhotoPairIsPaired() throws {
+        guard let root = Corpus.root else {
+            print("CorpusTests: skipped Live Photo pairing, no corpus")
+            return
+        }
+        let dir = root.appendingPathComponent("synthetic/livephoto")
+        let still = dir.appendingPathComponent("IMG_5195.HEIC").path
+        let video = dir.appendingPathComponent("IMG_5195.MOV").path
+        let items = [(path: video, info: try MediaReader.read(path: video)), (path: still, info: try MediaReader.read(path: still))]
+        #expect(items[0].info.contentIdentifier == "570F1469-09C7-4E50-9875-05F21D5BD166")
+        print("Live Photo still ContentIdentifier: \(items[1].info.contentIdentifier ?? "none")")
+        #expect(LivePhotoPairing.pair(items) == [.init(still: still, video: video)])
+    }
+}
