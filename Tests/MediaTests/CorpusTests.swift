@@ -35,8 +35,23 @@ struct CorpusTests {
     }
 }
 
+/// Floors set just under what was measured (corpus of 2026-11, ExifTool 12.57), so a regression fails.
+/// Known, accepted disagreements:
+/// - ExifTool reads proprietary blocks Hearth does not: Canon CIFF (sony-powershota5.jpg, ExifTool.jpg, where
+///   ExifTool prefers CIFF over the EXIF DateTimeOriginal that Hearth reports), Olympus APP12 PictureInfo
+///   (olympus-d320l.jpg), Casio QVCI (CasioQVCI.jpg), maker-note dates (Reconyx_HC500_Hyperfire.jpg) and
+///   maker-note ISO/lens values (Canon, Casio, Pentax, Olympus).
+/// - exif_gps.jpg: libexif drops the EXIF IFD of this deliberately broken file.
+/// - exif_imagemagick*.png keep EXIF in a zlib-compressed "Raw profile" text chunk; Hearth has no inflate here.
+/// - Matroska.mkv is ExifTool's header-only sample that ffprobe refuses.
+/// - FujiFilm.raf is a stripped sample: ExifTool reports its 8×8 preview, libraw the sensor size.
 enum CorpusFloors {
-    static let fields: [String: Double] = [:]
+    static let fields: [String: Double] = [
+        "format": 0.995, "date": 0.95, "offset": 1.0, "gps": 0.99, "altitude": 0.99, "orientation": 0.985,
+        "make": 0.97, "model": 0.98, "lensmodel": 0.8, "dimensions": 0.985, "duration": 0.9, "projection": 1.0,
+        "motion": 1.0, "contentid": 1.0, "rating": 1.0, "fnumber": 0.96, "exposuretime": 0.95,
+        "focallength": 0.98, "iso": 0.85,
+    ]
 }
 
 private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file: String, into a: inout Agreement) {
@@ -67,10 +82,14 @@ private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file
                 "got \(String(describing: info.latitude)),\(String(describing: info.longitude)) want \(lat),\(lon)")
     }
     if let alt = num("GPSAltitude") {
-        a.check("altitude", format: format, file: file, close(info.altitude, alt, 0.01),
+        // ExifTool reports 0 m when a video's ISO 6709 string has no altitude (isom-avc1.mp4,
+        // equirect360_v1_synthetic.mp4); Hearth keeps nil rather than invent sea level.
+        let ok = close(info.altitude, alt, 0.01) || (isVideo && alt == 0 && info.altitude == nil)
+        a.check("altitude", format: format, file: file, ok,
                 "got \(String(describing: info.altitude)) want \(alt)")
     }
-    if let o = e["Orientation"] as? Int {
+    // ExifTool passes through out-of-range orientations (0 in huawei-gps-error.jpg); Hearth drops them.
+    if let o = e["Orientation"] as? Int, (1...8).contains(o) {
         a.check("orientation", format: format, file: file, info.orientation == o, "got \(String(describing: info.orientation)) want \(o)")
     }
     for (key, got) in [("Make", info.make), ("Model", info.model), ("LensModel", info.lens)] {

@@ -137,6 +137,8 @@ private final class XMPCollector: NSObject, XMLParserDelegate {
 /// The XMP fields Hearth keeps.
 struct XMPFields: Equatable {
     var date: CaptureDate?
+    /// False when the only XMP date is a bare day ("2006-10-29"), which IPTC with a time beats.
+    var dateHasTime = false
     var latitude: Double?
     var longitude: Double?
     var altitude: Double?
@@ -175,6 +177,7 @@ struct XMPFields: Equatable {
                 }
                 if text.count > 10 {
                     date = CaptureDate(localSeconds: d.local, offsetMinutes: d.offset, source: .xmp)
+                    dateHasTime = true
                     break
                 }
             }
