@@ -44,7 +44,8 @@ enum JPEGScanner {
                     out.xmp.append(body.dropFirst(xmpSignature.count))
                 }
             case 0xED where body.starts(with: photoshopSignature):
-                out.iptc = IPTC.fromPhotoshop(body.dropFirst(photoshopSignature.count))
+                // Some writers split resources over several APP13s: keep the one with IPTC.
+                if let found = IPTC.fromPhotoshop(body.dropFirst(photoshopSignature.count)) { out.iptc = found }
             case 0xC0...0xC3, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
                 if out.width == nil, let h = body.be16(1), let w = body.be16(3), w > 0, h > 0 {
                     out.width = w

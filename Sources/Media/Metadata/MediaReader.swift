@@ -82,7 +82,7 @@ public enum MediaReader {
             let parsed = IPTC.parse(iptc)
             if embedded.tags.isEmpty { embedded.tags = parsed.keywords }
             if embedded.description == nil { embedded.description = parsed.caption }
-            if embedded.date == nil { embedded.date = parsed.date }
+            if embedded.date == nil || !embedded.dateHasTime, let date = parsed.date { embedded.date = date }
         }
         apply(embedded, to: &info, override: false)
         if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
@@ -177,7 +177,10 @@ public enum MediaReader {
     }
 
     private static func merge(_ f: XMPFields, into base: inout XMPFields) {
-        base.date = base.date ?? f.date
+        if base.date == nil || (!base.dateHasTime && f.dateHasTime) {
+            base.date = f.date ?? base.date
+            base.dateHasTime = f.dateHasTime
+        }
         base.latitude = base.latitude ?? f.latitude
         base.longitude = base.longitude ?? f.longitude
         base.altitude = base.altitude ?? f.altitude

@@ -67,6 +67,11 @@ enum VideoProbe {
             info.videoCodec = video["codec_name"] as? String
             info.width = (video["width"] as? Int).flatMap { $0 > 0 ? $0 : nil }
             info.height = (video["height"] as? Int).flatMap { $0 > 0 ? $0 : nil }
+            // Non-square pixels: report the width a player shows (what the track header says).
+            if let w = info.width, let sar = (video["sample_aspect_ratio"] as? String).flatMap(fraction),
+               sar > 0.1, sar < 10, sar != 1 {
+                info.width = Int((Double(w) * sar).rounded())
+            }
             if info.durationSeconds == nil, let d = (video["duration"] as? String).flatMap(Double.init), d.isFinite, d > 0 {
                 info.durationSeconds = d
             }

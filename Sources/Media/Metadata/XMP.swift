@@ -95,7 +95,7 @@ private final class XMPCollector: NSObject, XMLParserDelegate {
         let fields = attributes.sorted { $0.key < $1.key }
             .filter { !$0.key.hasPrefix("xmlns") }
             .map { (canonical($0.key, prefixes), $0.value) }
-            .filter { !$0.0.hasPrefix("rdf:") && !$0.0.hasPrefix("x:") }
+            .filter { !$0.0.hasPrefix("rdf:") && !$0.0.hasPrefix("x:") && !$0.0.hasPrefix("xml:") }
         if name == "rdf:Description", frame.property == nil {
             for (key, value) in fields { packet.properties[key, default: []].append(value) }
         } else if frame.property != nil, !frame.isProperty {
@@ -137,6 +137,8 @@ private final class XMPCollector: NSObject, XMLParserDelegate {
 /// The XMP fields Hearth keeps.
 struct XMPFields: Equatable {
     var date: CaptureDate?
+    /// False when the only XMP date is a bare day ("2006-10-29"), which IPTC with a time beats.
+    var dateHasTime = false
     var latitude: Double?
     var longitude: Double?
     var altitude: Double?
@@ -175,6 +177,7 @@ struct XMPFields: Equatable {
                 }
                 if text.count > 10 {
                     date = CaptureDate(localSeconds: d.local, offsetMinutes: d.offset, source: .xmp)
+                    dateHasTime = true
                     break
                 }
             }
