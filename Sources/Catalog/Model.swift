@@ -302,6 +302,8 @@ public struct ApplyReport: Sendable {
     public var dropped = 0
     /// Batches refused, with the reason; nothing of them reached the catalog.
     public var rejected: [(origin: Origin, firstSeq: UInt64, reason: CatalogError)] = []
+
+    public init() {}
 }
 
 /// A catalog error: a code callers can switch on and a message a user can act on.
