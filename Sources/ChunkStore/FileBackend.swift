@@ -45,11 +45,7 @@ final class FileBackend: ChunkBackend {
 
     init(directory: String) throws {
         self.directory = directory
-        do {
-            try FileManager.default.createDirectory(atPath: directory + "/packs", withIntermediateDirectories: true)
-        } catch {
-            throw ChunkStoreError.posix(EACCES, "creating directory", directory + "/packs")
-        }
+        try FileIO.makeDirectories(directory + "/packs")
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -222,6 +218,9 @@ final class FileBackend: ChunkBackend {
     /// Reads a record and checks its header and hash.
     func readRecord(_ id: Hash256, pack: Int64, offset: Int64, length: Int) -> Outcome {
         let name = PackFormat.relativePath(pack)
+        guard (0...FastCDC.maxSize).contains(length), offset >= Int64(PackFormat.headerSize + PackFormat.recordHeaderSize) else {
+            return .bad("chunk \(id.hex): the index gives an impossible place in \(name) (offset \(offset), length \(length))")
+        }
         guard packSizes[pack] != nil, let fd = try? descriptor(pack) else {
             return .missing("chunk \(id.hex): its pack \(name) is missing")
         }

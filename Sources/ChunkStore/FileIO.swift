@@ -112,6 +112,15 @@ enum FileIO {
         }
     }
 
+    /// Creates `path` and any missing parents.
+    static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            try makeDirectory(prefix)
+        }
+    }
+
     /// Names in a directory, sorted, without "." and "..".
     static func list(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw ChunkStoreError.posix(errno, "listing", path) }
