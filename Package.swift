@@ -42,7 +42,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
-            "Node", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Node", "Catalog", "ChunkStore", "Media", "HearthCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Deterministic multi-node simulation of the real SyncEngine, Catalog and ChunkStore.
@@ -63,7 +64,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Catalog", "Media", "HearthCrypto"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
     ],
     swiftLanguageModes: [.v6]

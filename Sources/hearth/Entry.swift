@@ -44,7 +44,7 @@ enum Entry {
     }
 
     static func code(for error: any Error) -> Int32 {
-        if let e = error as? PartialFailure { return e.exitCode }
+        if let e = error as? ExitCode { return e.rawValue }
         let code = Hearth.exitCode(for: error)
         let message = Hearth.fullMessage(for: error)
         if code == .success {
@@ -54,9 +54,4 @@ enum Entry {
         if !message.isEmpty { FileHandle.standardError.write(Data(("hearth: " + message + "\n").utf8)) }
         return code == .validationFailure ? 2 : 3
     }
-}
-
-/// Thrown after a command printed its summary, when some inputs failed but others succeeded.
-struct PartialFailure: Error {
-    var exitCode: Int32 { 1 }
 }

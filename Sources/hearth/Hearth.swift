@@ -8,7 +8,11 @@ struct Hearth: AsyncParsableCommand {
         commandName: "hearth",
         abstract: "A photo and video library that syncs between your devices, with no server.",
         discussion: "Global option: --home DIR (default: $HEARTH_HOME, else ~/.local/share/hearth).",
-        subcommands: []
+        subcommands: [
+            Init.self, Import.self, Assets.self, Show.self, Export.self, Thumbnail.self,
+            AlbumCommand.self, Tag.self, Favorite.self, Archive.self, Describe.self, Rate.self,
+            Trash.self, Restore.self, EmptyTrash.self, Status.self, Verify.self, GC.self, MakeSamples.self,
+        ]
     )
 }
 
