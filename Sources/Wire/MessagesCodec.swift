@@ -292,3 +292,18 @@ struct MessageReader {
         return ErrorMessage(code: ErrorCode(rawValue: code), text: try utf8(len, "Error.text"))
     }
 }
+
+extension Message {
+    /// Length of `encoded()` without building it (cheap for large Batches and ChunkData),
+    /// which is what flow-control credit counts.
+    public var encodedCount: Int {
+        switch self {
+        case .batches(let b): return 6 + b.batches.reduce(0) { $0 + 120 + $1.payload.count }
+        case .chunkData(let d): return 34 + (d.bytes.map { 4 + $0.count } ?? 0)
+        case .summary(let s): return 5 + 44 * s.entries.count
+        case .batchRequest(let r): return 5 + 44 * r.have.count
+        case .done(let d): return 5 + 44 * d.entries.count
+        default: return encoded().count
+        }
+    }
+}
