@@ -17,7 +17,7 @@ extension SyncSession {
             lastDoneSent = myVector
             send(.done(Done(entries: myVector.wireEntries)), &out)
         }
-        let idle = serving == nil && held == nil && peerChunkHead == peerChunkQueue.count
+        let idle = serving == nil && held == nil && outgoingChunk == nil && peerChunkHead == peerChunkQueue.count
         if idle, peerDone == myVector, convergedAt != myVector {
             convergedAt = myVector
             out.append(.converged(summary))
@@ -32,10 +32,8 @@ extension SyncSession {
                 next = h
             } else if let m = try nextBatches() {
                 next = m
-            } else if peerChunkHead < peerChunkQueue.count {
-                let id = peerChunkQueue[peerChunkHead]
-                peerChunkHead += 1
-                next = .chunkData(ChunkData(id: id, bytes: try chunks.syncRead(id)))
+            } else if let piece = try nextChunkPiece() {
+                next = piece
             } else {
                 return
             }
@@ -52,13 +50,30 @@ extension SyncSession {
                 summary.changesSent += b.batches.reduce(0) { $0 + $1.lastSeq - $1.firstSeq + 1 }
             case .chunkData(let d):
                 if let bytes = d.bytes {
-                    summary.chunksSent += 1
+                    summary.chunksSent += d.offset == 0 ? 1 : 0
                     summary.chunkBytesSent += bytes.count
                 }
             default: break
             }
             send(next, &out)
         }
+    }
+
+    /// The next piece of the chunk being sent, or the first of the next chunk asked for.
+    mutating func nextChunkPiece() throws -> Message? {
+        if outgoingChunk == nil {
+            guard peerChunkHead < peerChunkQueue.count else { return nil }
+            let id = peerChunkQueue[peerChunkHead]
+            peerChunkHead += 1
+            guard let bytes = try chunks.syncRead(id) else { return .chunkData(.absent(id)) }
+            precondition(bytes.count <= MessageLimits.maxChunkBytes, "chunk store holds a chunk over the limit")
+            outgoingChunk = (id, bytes, 0)
+        }
+        let (id, bytes, offset) = outgoingChunk!
+        let end = min(bytes.count, offset + MessageLimits.maxChunkPieceBytes)
+        outgoingChunk = end == bytes.count ? nil : (id, bytes, end)
+        return .chunkData(ChunkData(id: id, totalLength: UInt32(bytes.count), offset: UInt32(offset),
+                                    bytes: Array(bytes[offset..<end])))
     }
 
     /// The next part of the answer to the peer's BatchRequest, advancing the cursor past it.

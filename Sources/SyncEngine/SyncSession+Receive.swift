@@ -94,15 +94,29 @@ extension SyncSession {
         guard awaitingHead < awaiting.count, awaiting[awaitingHead] == d.id else {
             throw SyncError(.unexpectedMessage, "\(peerName) sent chunk \(d.id.hex.prefix(16)) that is not the next one asked for")
         }
-        if let bytes = d.bytes {
+        if let piece = d.bytes {
+            if incoming.isEmpty { incomingTotal = d.totalLength }
+            guard Int(d.offset) == incoming.count, d.totalLength == incomingTotal else {
+                throw SyncError(.unexpectedMessage, "\(peerName) sent chunk \(d.id.hex.prefix(16)) piece at \(d.offset), expected \(incoming.count)")
+            }
+            try checkCredit(size)
+            incoming += piece
+            if !d.isLast {
+                try consume(size, &out)
+                return
+            }
+            let bytes = incoming
+            incoming = []
             guard Blake2b.hash256(bytes) == d.id else {
                 throw SyncError(.protocolViolation, "\(peerName) sent bytes for chunk \(d.id.hex.prefix(16)) that hash to something else")
             }
-            try checkCredit(size)
             try chunks.syncPut(d.id, bytes)
             summary.chunksReceived += 1
             summary.chunkBytesReceived += bytes.count
         } else {
+            guard incoming.isEmpty else {
+                throw SyncError(.unexpectedMessage, "\(peerName) said chunk \(d.id.hex.prefix(16)) is absent after sending part of it")
+            }
             unavailable.insert(d.id)
             summary.chunksUnavailable += 1
         }

@@ -19,8 +19,8 @@ public struct SyncConfig: Sendable {
     /// Close after this long without receiving (ms).
     public var idleTimeout: Int64
 
-    public init(policy: StoragePolicy, creditWindow: Int = MessageLimits.maxMessageBytes + 64,
-                batchBytesPerMessage: Int = 1 << 20, chunkIDsPerRequest: Int = MessageLimits.maxChunkIDsPerRequest,
+    public init(policy: StoragePolicy, creditWindow: Int = 4 * MessageLimits.maxMessageBytes,
+                batchBytesPerMessage: Int = 512 * 1024, chunkIDsPerRequest: Int = MessageLimits.maxChunkIDsPerRequest,
                 maxOutstandingChunkRequests: Int = 4, pingInterval: Int64 = 15_000, idleTimeout: Int64 = 60_000) {
         precondition(creditWindow >= 1024 && creditWindow <= SyncSession.maxGrant)
         precondition((1...MessageLimits.maxChunkIDsPerRequest).contains(chunkIDsPerRequest))
@@ -90,6 +90,9 @@ public struct SyncSession {
     /// Remaining answers per outstanding ChunkRequest, oldest first.
     var requestsOutstanding: [Int] = []
     var unavailable: Set<Hash256> = []
+    /// Pieces received so far of the chunk at the head of `awaiting`.
+    var incoming: [UInt8] = []
+    var incomingTotal: UInt32 = 0
     /// Credit we granted and the peer has not used yet, and bytes consumed since the last grant.
     var granted = 0
     var consumedSinceGrant = 0
@@ -99,6 +102,8 @@ public struct SyncSession {
     var peerChunkQueue: [Hash256] = []
     var peerChunkHead = 0
     var sendCredit = 0
+    /// The chunk being sent in pieces and the offset of its next piece.
+    var outgoingChunk: (id: Hash256, bytes: [UInt8], offset: Int)?
     /// A data message built but larger than the credit left; sent when credit arrives.
     var held: Message?
 

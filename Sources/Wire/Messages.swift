@@ -59,18 +59,20 @@ public enum MessageLimits {
     public static let protocolVersion: UInt16 = 1
     /// Lowest protocol version this implementation accepts.
     public static let minimumProtocolVersion: UInt16 = 1
-    /// Largest encoded message (type byte included); fits in one frame.
-    public static let maxMessageBytes = 16 * 1024 * 1024
+    /// Largest encoded message (type byte included): the 1 MiB plaintext a frame carries.
+    public static let maxMessageBytes = 1 << 20
     /// Version vector entries in a Summary, BatchRequest or Done.
-    public static let maxVectorEntries = 65_536
+    public static let maxVectorEntries = 16_384
     /// Batches in one Batches message.
     public static let maxBatchesPerMessage = 4_096
-    /// Payload bytes of one signed batch.
-    public static let maxBatchPayloadBytes = 8 * 1024 * 1024
+    /// Payload bytes of one signed batch, so that it fits in one Batches message.
+    public static let maxBatchPayloadBytes = maxMessageBytes - 128
     /// Chunk ids in one ChunkRequest.
     public static let maxChunkIDsPerRequest = 1_024
-    /// Bytes of one chunk in ChunkData.
+    /// Bytes of one chunk (the chunk store's largest FastCDC chunk).
     public static let maxChunkBytes = 8 * 1024 * 1024
+    /// Bytes of one ChunkData piece.
+    public static let maxChunkPieceBytes = maxMessageBytes - 64
     /// UTF-8 bytes of an Error message's text.
     public static let maxErrorTextBytes = 1_024
     /// UTF-8 bytes of Hello's software version string.
@@ -188,14 +190,32 @@ public struct ChunkRequest: Equatable, Sendable {
     public init(ids: [Hash256]) { self.ids = ids }
 }
 
-/// One requested chunk, or word that the sender does not hold it (`bytes == nil`).
+/// A piece of one requested chunk, or word that the sender does not hold it (`bytes == nil`).
+///
+/// Chunks may be larger than a message (up to 8 MiB against 1 MiB), so a chunk travels as
+/// consecutive pieces, `offset` ascending from 0 until `offset + bytes.count == totalLength`.
 public struct ChunkData: Equatable, Sendable {
     public var id: Hash256
+    public var totalLength: UInt32
+    public var offset: UInt32
     public var bytes: [UInt8]?
-    public init(id: Hash256, bytes: [UInt8]?) {
+
+    public init(id: Hash256, totalLength: UInt32, offset: UInt32, bytes: [UInt8]) {
         self.id = id
+        self.totalLength = totalLength
+        self.offset = offset
         self.bytes = bytes
     }
+
+    /// The sender does not hold the chunk.
+    public static func absent(_ id: Hash256) -> ChunkData {
+        var d = ChunkData(id: id, totalLength: 0, offset: 0, bytes: [])
+        d.bytes = nil
+        return d
+    }
+
+    /// True when this piece ends its chunk (or says the chunk is absent).
+    public var isLast: Bool { bytes.map { Int(offset) + $0.count == Int(totalLength) } ?? true }
 }
 
 /// Flow control: the receiver lets the sender send `bytes` more bytes of Batches and ChunkData.

@@ -40,8 +40,11 @@ extension Message {
             w.u8(MessageType.chunkData.rawValue)
             w.bytes(d.id.bytes)
             if let bytes = d.bytes {
-                precondition(bytes.count <= MessageLimits.maxChunkBytes)
+                precondition(bytes.count <= MessageLimits.maxChunkPieceBytes && d.totalLength <= MessageLimits.maxChunkBytes)
+                precondition(UInt64(d.offset) + UInt64(bytes.count) <= UInt64(d.totalLength))
                 w.u8(1)
+                w.u32(d.totalLength)
+                w.u32(d.offset)
                 w.u32(UInt32(bytes.count))
                 w.bytes(bytes)
             } else {
@@ -274,10 +277,16 @@ struct MessageReader {
         let id = try hash("ChunkData.id")
         let status = try u8("ChunkData.status")
         switch status {
-        case 0: return ChunkData(id: id, bytes: nil)
+        case 0: return .absent(id)
         case 1:
-            let len = try count32("ChunkData.length", limit: MessageLimits.maxChunkBytes)
-            return ChunkData(id: id, bytes: Array(try take(len, "ChunkData.bytes")))
+            let total = try count32("ChunkData.totalLength", limit: MessageLimits.maxChunkBytes)
+            let offset = Int(try u32("ChunkData.offset"))
+            let len = try count32("ChunkData.length", limit: MessageLimits.maxChunkPieceBytes)
+            guard offset + len <= total, len > 0 || total == 0 else {
+                throw MessageError(.invalidField, "ChunkData piece \(offset)+\(len) does not fit a \(total)-byte chunk")
+            }
+            let bytes = Array(try take(len, "ChunkData.bytes"))
+            return ChunkData(id: id, totalLength: UInt32(total), offset: UInt32(offset), bytes: bytes)
         default:
             throw MessageError(.invalidField, "ChunkData.status \(status) is neither 0 (absent) nor 1 (present)")
         }
@@ -299,7 +308,7 @@ extension Message {
     public var encodedCount: Int {
         switch self {
         case .batches(let b): return 6 + b.batches.reduce(0) { $0 + 120 + $1.payload.count }
-        case .chunkData(let d): return 34 + (d.bytes.map { 4 + $0.count } ?? 0)
+        case .chunkData(let d): return 34 + (d.bytes.map { 12 + $0.count } ?? 0)
         case .summary(let s): return 5 + 44 * s.entries.count
         case .batchRequest(let r): return 5 + 44 * r.have.count
         case .done(let d): return 5 + 44 * d.entries.count

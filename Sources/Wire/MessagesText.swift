@@ -18,7 +18,8 @@ extension Message: CustomStringConvertible {
             return "batches complete=\(b.complete) [\(items.joined(separator: ", "))]"
         case .chunkRequest(let r): return "chunk-request [\(r.ids.map(\.hex).joined(separator: ", "))]"
         case .chunkData(let d):
-            return "chunk-data \(d.id.hex) " + (d.bytes.map { "bytes=\(Hex.encode($0))" } ?? "absent")
+            return "chunk-data \(d.id.hex) "
+                + (d.bytes.map { "total=\(d.totalLength) offset=\(d.offset) bytes=\(Hex.encode($0))" } ?? "absent")
         case .credit(let c): return "credit \(c.bytes)"
         case .done(let d): return "done \(Self.text(d.entries))"
         case .error(let e): return "error \(e.code)(\(e.code.rawValue)) \"\(e.text)\""

@@ -102,6 +102,21 @@ struct SyncSessionTests {
         #expect(b.chunks.chunks.count == a.chunks.chunks.count)
     }
 
+    @Test func largeChunkTravelsInPieces() {
+        let a = TestNode("A", seed: 1, library: library, policy: .everything)
+        let b = TestNode("B", seed: 2, library: library, policy: .everything)
+        introduce([a, b])
+        let ids = a.importPhoto(1, originalChunks: 1, chunkSize: 2_600_000)
+        var link = Link(a, b, window: 2 * MessageLimits.maxMessageBytes)
+        link.start()
+        var pieces = 0
+        while link.step() { pieces += link.toB.filter { if case .chunkData = $0 { true } else { false } }.count > 0 ? 1 : 0 }
+        #expect(link.convergedA && link.convergedB)
+        #expect(b.chunks.chunks[ids[0]] == a.chunks.chunks[ids[0]])
+        #expect(link.a.summary.chunksSent == 3 && link.a.summary.chunkBytesSent == ids.reduce(0) { $0 + a.chunks.chunks[$1]!.count })
+        #expect(pieces >= 9, "each 2.6 MB chunk went as three pieces")
+    }
+
     @Test func pushAfterLocalCommit() {
         let a = TestNode("A", seed: 1, library: library, policy: .everything)
         let b = TestNode("B", seed: 2, library: library, policy: .previews)
