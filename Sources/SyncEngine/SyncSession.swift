@@ -187,3 +187,34 @@ public struct SyncSession {
         send(.credit(Credit(bytes: UInt32(n))), &out)
     }
 }
+
+extension SyncSession {
+    /// Ends the session with `error` from outside (a message that did not decode, a shutdown):
+    /// the Error message to send, then `.close`.
+    public mutating func fail(_ error: SyncError, now: Int64) -> [SyncEffect] {
+        guard closed == nil else { return [] }
+        var out: [SyncEffect] = []
+        fail(error, &out)
+        return out
+    }
+
+    /// Checks a peer's Hello against what the handshake proved and what we hold.
+    /// Returns the protocol version the session speaks.
+    public static func check(peerHello h: Hello, handshakeKey: [UInt8], library: LibraryID,
+                             isMember: (DeviceID) -> Bool, peer: String) throws(SyncError) -> UInt16 {
+        guard constantTimeEqual(h.publicKey, handshakeKey) else {
+            throw SyncError(.notMember, "\(peer): Hello names a key other than the one its handshake proved")
+        }
+        guard h.library == library.bytes else {
+            throw SyncError(.wrongLibrary, "\(peer) holds library \(Hex.encode(h.library)), not \(library)")
+        }
+        guard isMember(DeviceID(publicKey: h.publicKey)) else {
+            throw SyncError(.notMember, "\(peer): device \(DeviceID(publicKey: h.publicKey).short) is not a member of library \(library)")
+        }
+        let version = min(h.protocolVersion, MessageLimits.protocolVersion)
+        guard version >= MessageLimits.minimumProtocolVersion else {
+            throw SyncError(.unsupportedVersion, "\(peer) speaks protocol \(h.protocolVersion); this node needs \(MessageLimits.minimumProtocolVersion)...\(MessageLimits.protocolVersion)")
+        }
+        return version
+    }
+}

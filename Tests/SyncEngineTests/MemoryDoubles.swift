@@ -6,7 +6,8 @@ import Wire
 /// A small in-memory catalog for the engine tests: batches per origin, membership with roles,
 /// real Ed25519 signatures. A batch's payload is a list of objects (kind byte, chunk count,
 /// chunk ids), so what a node wants follows from the batches it holds, as in the real catalog.
-final class MemoryCatalog: SyncCatalog {
+/// `@unchecked Sendable`: the transport tests use it from one connection at a time.
+final class MemoryCatalog: SyncCatalog, @unchecked Sendable {
     enum Role { case admin, member, partner }
     enum Kind: UInt8 { case original = 0, preview = 1, thumbnail = 2 }
 
@@ -127,7 +128,7 @@ final class MemoryCatalog: SyncCatalog {
 }
 
 /// In-memory chunk store double; counts every put so tests can see re-sends.
-final class MemoryChunks: SyncChunkSource {
+final class MemoryChunks: SyncChunkSource, @unchecked Sendable {
     var chunks: [Hash256: [UInt8]] = [:]
     var puts: [Hash256: Int] = [:]
 
