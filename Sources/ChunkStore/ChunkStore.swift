@@ -1,2 +1,165 @@
-/// ChunkStore module. See README "Architecture".
-public enum ChunkStoreModule {}
+import Foundation
+import HearthCrypto
+
+/// The content-addressed byte store of a Hearth node.
+///
+/// Objects (originals, thumbnails, previews) are split into FastCDC chunks named by their
+/// BLAKE2b-256; a chunk already present is never written again. `store` returns only once
+/// the chunk bytes are fsynced and indexed, so a catalog that commits afterwards can never
+/// reference bytes a crash could lose. Two backends share all of this logic: pack files with
+/// a SQLite index (`open(directory:)`) and memory (`inMemory()`, for the simulator).
+///
+/// ```swift
+/// let store = try ChunkStore.open(directory: home + "/chunks")
+/// let obj = try store.store(fileAt: "IMG_0001.HEIC")        // obj.id is the asset id
+/// // … catalog commits obj.id and obj.chunks …
+/// try store.export(chunks: obj.chunks, expectedID: obj.id, to: "out/IMG_0001.HEIC")
+/// // sync receiver:
+/// let need = try store.missing(of: offered)
+/// try store.putChunks(received)                               // hash-checked, one fsync
+/// ```
+///
+/// Operations are serialized by an internal lock; the store may be shared between tasks.
+public final class ChunkStore: @unchecked Sendable {
+    private let backend: any ChunkBackend
+    private let lock = NSLock()
+    private let scanner = ChunkScanner()
+
+    init(backend: any ChunkBackend) {
+        self.backend = backend
+    }
+
+    /// Opens (creating if needed) a file-backed store in `directory`, repairing what a crash
+    /// may have left: a torn pack tail is cut off and unindexed pack files are removed.
+    public static func open(directory: String) throws -> ChunkStore {
+        ChunkStore(backend: try FileBackend(directory: directory))
+    }
+
+    /// A store held in memory: deterministic, nothing touches the disk (except `store(fileAt:)`
+    /// reading its input and `export` writing its output).
+    public static func inMemory() -> ChunkStore {
+        ChunkStore(backend: MemoryBackend())
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Runs one write batch: commit on success, rollback on any error.
+    private func batch<T>(_ body: () throws -> T) throws -> T {
+        try locked {
+            do {
+                let result = try body()
+                try backend.commit()
+                return result
+            } catch {
+                backend.rollback()
+                throw error
+            }
+        }
+    }
+
+    // MARK: Storing
+
+    /// Imports a file: hashes it, chunks it, writes new chunks, and returns once they are durable.
+    /// - Parameter progress: called with the number of bytes processed so far.
+    public func store(fileAt path: String, progress: ((UInt64) -> Void)? = nil) throws -> StoredObject {
+        try batch {
+            try scanner.scanFile(path, progress: progress) { id, bytes in try backend.append(id, bytes) }
+        }
+    }
+
+    /// Stores an object held in memory (a thumbnail or preview made on this node).
+    public func store(bytes: [UInt8]) throws -> StoredObject {
+        try batch {
+            try bytes.withUnsafeBytes { raw in
+                try ChunkScanner.scanBuffer(raw) { id, chunk in try backend.append(id, chunk) }
+            }
+        }
+    }
+
+    /// Stores one chunk received from a peer after checking that `bytes` hash to `id`.
+    /// - Returns: whether the chunk was new.
+    @discardableResult
+    public func putChunk(_ id: Hash256, _ bytes: [UInt8]) throws -> Bool {
+        try putChunks([(id: id, bytes: bytes)]) == 1
+    }
+
+    /// Stores chunks received from a peer with a single fsync. Every chunk is checked first;
+    /// if one is too long or does not hash to its id, nothing is stored and the error names it.
+    /// - Returns: how many chunks were new.
+    @discardableResult
+    public func putChunks(_ chunks: [(id: Hash256, bytes: [UInt8])]) throws -> Int {
+        for (id, bytes) in chunks {
+            guard bytes.count <= FastCDC.maxSize else {
+                throw ChunkStoreError(.tooLarge, "chunk \(id.hex) is \(bytes.count) bytes; chunks are at most \(FastCDC.maxSize) bytes")
+            }
+            let actual = Blake2b.hash256(bytes)
+            guard actual == id else {
+                throw ChunkStoreError(.hashMismatch, "bytes offered for chunk \(id.hex) hash to \(actual.hex); the sender must resend it")
+            }
+        }
+        return try batch {
+            var new = 0
+            for (id, bytes) in chunks {
+                if try bytes.withUnsafeBytes({ try backend.append(id, $0) }) { new += 1 }
+            }
+            return new
+        }
+    }
+
+    // MARK: Reading
+
+    public func hasChunk(_ id: Hash256) throws -> Bool {
+        try locked { try backend.contains(id) }
+    }
+
+    /// The ids in `ids` that are not stored, in their first-seen order, without duplicates.
+    public func missing(of ids: [Hash256]) throws -> [Hash256] {
+        try locked {
+            var seen = Set<Hash256>()
+            var out: [Hash256] = []
+            for id in ids where seen.insert(id).inserted {
+                if try !backend.contains(id) { out.append(id) }
+            }
+            return out
+        }
+    }
+
+    /// A chunk's bytes, checked against its id. Throws `.missingChunk` or `.corrupt`
+    /// (naming the chunk and its pack).
+    public func readChunk(_ id: Hash256) throws -> [UInt8] {
+        try locked { try backend.read(id) }
+    }
+
+    /// Every stored chunk id, sorted.
+    public func allChunkIDs() throws -> [Hash256] {
+        try locked { try backend.allIDs() }
+    }
+
+    // MARK: Maintenance
+
+    /// Re-hashes every chunk.
+    /// - Parameter progress: called with (bytes checked, total bytes).
+    public func verify(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerifyReport {
+        try locked { try backend.verify(progress: progress ?? { _, _ in }) }
+    }
+
+    /// Removes every chunk not in `keep`; packs left mostly empty are rewritten, empty ones deleted.
+    public func gc(keep: Set<Hash256>) throws -> GCReport {
+        try gc(keep: keep, stop: nil)
+    }
+
+    func gc(keep: Set<Hash256>, stop: GCStop?) throws -> GCReport {
+        try locked { try backend.gc(keep: keep, stop: stop) }
+    }
+
+    public func stats() throws -> ChunkStoreStats {
+        try locked { try backend.stats() }
+    }
+
+    /// The backend, for tests that damage stored bytes on purpose.
+    var backendForTesting: any ChunkBackend { backend }
+}

@@ -16,6 +16,8 @@ enum Sodium {
 public struct CryptoError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Code: String, Sendable {
         case badSignature, badKey, decryptFailed, badLength, handshake, randomness
+        /// A Noise cipher has used its last nonce; the session must end.
+        case nonceExhausted
     }
     public let code: Code
     public let message: String

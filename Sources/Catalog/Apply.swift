@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import HearthCrypto
+
+/// Applies one change to the registers and the materialized tables. Every operation is a
+/// join (commutative, associative, idempotent per dot), so the order changes arrive in never matters.
+struct Applier {
+    let db: Database
+
+    static let fieldCount = AssetField.allCases.count
+
+    mutating func apply(_ op: Op, stamp: Stamp, dot: Dot) throws {
+        switch op {
+        case .genesis(let nonce, let pk):
+            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES('founder', ?), ('nonce', ?)",
+                           arguments: [Data(pk), Data(nonce)])
+        case .memberPut(let pk, let name, let role):
+            try putMember(DeviceID(publicKey: pk), pk: pk, name: name, role: role, removed: false, stamp: stamp)
+        case .memberRemove(let dev):
+            try putMember(dev, pk: nil, name: nil, role: nil, removed: true, stamp: stamp)
+        case .importAsset(let id, let name, let original, let fields):
+            try importAsset(id, name: name, original: original, fields: fields, stamp: stamp)
+        case .setField(let id, let f, let v):
+            try setField(id, f, v, stamp: stamp)
+        case .purge(let id):
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO purged(asset) VALUES(?)").execute(arguments: [id.data])
+            try db.cachedStatement(sql: "UPDATE asset SET state = 9 WHERE id = ?").execute(arguments: [id.data])
+        case .albumSet(let a, let f, let v):
+            try setAlbum(a, f, v, stamp: stamp)
+        case .albumAdd(let a, let id):
+            try addDot(table: "album_item", keys: ("album", "asset"), Data(a.bytes), id.data, dot)
+        case .albumRemove(let a, let id, let dots):
+            try removeDots(table: "album_item", keys: ("album", "asset"), Data(a.bytes), id.data, dots)
+        case .tagAdd(let id, let tag):
+            try addDot(table: "asset_tag", keys: ("asset", "tag"), id.data, tag, dot)
+        case .tagRemove(let id, let tag, let dots):
+            try removeDots(table: "asset_tag", keys: ("asset", "tag"), id.data, tag, dots)
+        }
+    }
+
+    // MARK: Members
+
+    private func putMember(_ dev: DeviceID, pk: [UInt8]?, name: String?, role: Role?, removed: Bool,
+                           stamp: Stamp) throws {
+        let key = dev.hash.data
+        if let pk {
+            try db.execute(sql: "INSERT OR IGNORE INTO member(device) VALUES(?)", arguments: [key])
+            try db.execute(sql: "UPDATE member SET public_key = ? WHERE device = ? AND public_key IS NULL",
+                           arguments: [Data(pk), key])
+        }
+        if let old = try Row.fetchOne(db, sql: "SELECT hlc, s_dev, s_epoch, s_seq FROM member WHERE device = ?",
+                                      arguments: [key]), let oldStamp = Self.stamp(old, 0), oldStamp >= stamp {
+            return
+        }
+        try db.execute(sql: "INSERT OR IGNORE INTO member(device) VALUES(?)", arguments: [key])
+        var sets = "removed = ?, hlc = ?, s_dev = ?, s_epoch = ?, s_seq = ?"
+        var args: [DatabaseValueConvertible?] = [removed, sql(stamp.hlc), Data(stamp.device), Int64(stamp.epoch),
+                                                 sql(stamp.seq)]
+        if let name, let role {
+            sets += ", name = ?, role = ?"
+            args += [name, Int64(role.rawValue)]
+        }
+        try db.execute(sql: "UPDATE member SET \(sets) WHERE device = ?", arguments: StatementArguments(args + [key]))
+    }
+
+    /// A stamp stored as four columns starting at `i`; nil when absent.
+    static func stamp(_ row: Row, _ i: Int) -> Stamp? {
+        guard let hlc = row[i] as Int64?, let dev = row[i + 1] as Data? else { return nil }
+        return Stamp(hlc: unsql(hlc), device: [UInt8](dev), epoch: UInt32(truncatingIfNeeded: row[i + 2] as Int64),
+                     seq: unsql(row[i + 3]))
+    }
+
+    // MARK: Assets
+
+    private func importAsset(_ id: Hash256, name: String, original: ObjectRef, fields: [(AssetField, FieldValue)],
+                             stamp: Stamp) throws {
+        let key = id.data
+        let existing = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT imp_hlc, imp_dev, imp_epoch, imp_seq, file_name FROM asset WHERE id = ?
+            """), arguments: [key])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO asset_name(asset, name) VALUES(?, ?)")
+            .execute(arguments: [key, name])
+        var fileName = name
+        if let existing {
+            let oldName: String = existing[4]
+            fileName = min(oldName, name)
+            if let old = Self.stamp(existing, 0), old >= stamp {
+                if fileName != oldName {
+                    try db.cachedStatement(sql: "UPDATE asset SET file_name = ? WHERE id = ?")
+                        .execute(arguments: [fileName, key])
+                }
+                return
+            }
+        }
+        var values = [FieldValue](repeating: .null, count: Self.fieldCount)
+        for (f, v) in fields { values[Int(f.rawValue) - 1] = v }
+        let regs = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT field, hlc, dev, epoch, seq, value FROM field_reg WHERE asset = ?
+            """), arguments: [key])
+        for r in regs {
+            guard let f = AssetField(rawValue: UInt8(truncatingIfNeeded: r[0] as Int64)),
+                  let s = Self.stamp(r, 1), s > stamp,
+                  let v = Schema.decodeValue([UInt8](r[5] as Data)) else { continue }
+            values[Int(f.rawValue) - 1] = v
+        }
+        let purged = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM purged WHERE asset = ?)"),
+                                       arguments: [key]) ?? false
+        var args: [DatabaseValue] = [
+            key.databaseValue, Self.state(purged: purged, values).databaseValue,
+            Self.sortKey(values, importHLC: stamp.hlc).databaseValue, fileName.databaseValue,
+            sql(stamp.hlc).databaseValue, Data(stamp.device).databaseValue, Int64(stamp.epoch).databaseValue,
+            sql(stamp.seq).databaseValue, Schema.encodeObject(original).databaseValue,
+        ]
+        args.reserveCapacity(args.count + values.count)
+        for v in values { args.append(Schema.column(v)) }
+        try db.cachedStatement(sql: Self.insertAssetSQL).execute(arguments: StatementArguments(args))
+    }
+
+    static let insertAssetSQL: String = {
+        let cols = ["id", "state", "sort_key", "file_name", "imp_hlc", "imp_dev", "imp_epoch", "imp_seq", "original"]
+            + Schema.assetFieldColumns
+        return "INSERT OR REPLACE INTO asset(\(cols.joined(separator: ", "))) VALUES("
+            + Array(repeating: "?", count: cols.count).joined(separator: ", ") + ")"
+    }()
+
+    static func state(purged: Bool, _ values: [FieldValue]) -> Int64 {
+        if purged { return 9 }
+        if values[Int(AssetField.trashedAt.rawValue) - 1] != .null { return 2 }
+        if values[Int(AssetField.archived.rawValue) - 1].bool { return 1 }
+        return 0
+    }
+
+    /// Newest-first key: when it was taken, else when it was imported (seconds).
+    static func sortKey(_ values: [FieldValue], importHLC: UInt64) -> Int64 {
+        sortKey(values[Int(AssetField.takenAt.rawValue) - 1], importHLC: importHLC)
+    }
+
+    static func sortKey(_ taken: FieldValue, importHLC: UInt64) -> Int64 {
+        if case .takenAt(let t) = taken { return t.sortSeconds }
+        return Int64(importHLC >> 16) / 1000
+    }
+
+    private func setField(_ id: Hash256, _ f: AssetField, _ v: FieldValue, stamp: Stamp) throws {
+        let key = id.data
+        let fieldNo = Int64(f.rawValue)
+        if let reg = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT hlc, dev, epoch, seq FROM field_reg WHERE asset = ? AND field = ?
+            """), arguments: [key, fieldNo]), let old = Self.stamp(reg, 0), old >= stamp {
+            return
+        }
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO field_reg(asset, field, hlc, dev, epoch, seq, value) VALUES(?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [key, fieldNo, sql(stamp.hlc), Data(stamp.device), Int64(stamp.epoch),
+                                     sql(stamp.seq), Data(Schema.encodeValue(v))])
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT imp_hlc, imp_dev, imp_epoch, imp_seq FROM asset WHERE id = ?
+            """), arguments: [key]), let imp = Self.stamp(row, 0), stamp > imp else { return }
+        try db.execute(sql: "UPDATE asset SET \(f.column) = ? WHERE id = ?", arguments: [Schema.column(v), key])
+        switch f {
+        case .trashedAt, .archived:
+            try db.cachedStatement(sql: """
+                UPDATE asset SET state = CASE WHEN state = 9 THEN 9 WHEN \(AssetField.trashedAt.column) IS NOT NULL
+                THEN 2 WHEN \(AssetField.archived.column) = 1 THEN 1 ELSE 0 END WHERE id = ?
+                """).execute(arguments: [key])
+        case .takenAt:
+            try db.cachedStatement(sql: "UPDATE asset SET sort_key = ? WHERE id = ?")
+                .execute(arguments: [Self.sortKey(v, importHLC: imp.hlc), key])
+        default: break
+        }
+    }
+
+    // MARK: Albums
+
+    private func setAlbum(_ a: AlbumID, _ f: AlbumField, _ v: FieldValue, stamp: Stamp) throws {
+        let key = Data(a.bytes)
+        if let reg = try Row.fetchOne(db, sql: "SELECT hlc, dev, epoch, seq FROM album_reg WHERE album = ? AND field = ?",
+                                      arguments: [key, Int64(f.rawValue)]),
+           let old = Self.stamp(reg, 0), old >= stamp {
+            return
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO album_reg(album, field, hlc, dev, epoch, seq) VALUES(?, ?, ?, ?, ?, ?)",
+                       arguments: [key, Int64(f.rawValue), sql(stamp.hlc), Data(stamp.device), Int64(stamp.epoch),
+                                   sql(stamp.seq)])
+        try db.execute(sql: "INSERT OR IGNORE INTO album(id) VALUES(?)", arguments: [key])
+        let column: String
+        let value: DatabaseValue
+        switch f {
+        case .name: (column, value) = ("name", v.text.databaseValue)
+        case .description: (column, value) = ("description", v.text.databaseValue)
+        case .cover: (column, value) = ("cover", v.text.databaseValue)
+        case .deleted: (column, value) = ("deleted", v.bool.databaseValue)
+        }
+        try db.execute(sql: "UPDATE album SET \(column) = ? WHERE id = ?", arguments: [value, key])
+    }
+
+    // MARK: Observed-remove sets
+
+    /// Adds an element under its dot, unless a remove that observed the dot already arrived.
+    private func addDot(table: String, keys: (String, String), _ k1: DatabaseValueConvertible,
+                        _ k2: DatabaseValueConvertible, _ dot: Dot) throws {
+        let d = dot.origin.device.hash.data, e = Int64(dot.origin.epoch), s = sql(dot.seq)
+        try db.cachedStatement(sql: "DELETE FROM removed_dot WHERE dev = ? AND epoch = ? AND seq = ?")
+            .execute(arguments: [d, e, s])
+        if db.changesCount > 0 { return }
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO \(table)(\(keys.0), \(keys.1), dev, epoch, seq) VALUES(?, ?, ?, ?, ?)")
+            .execute(arguments: [k1, k2, d, e, s])
+    }
+
+    /// Removes the observed dots; a dot not seen yet is remembered so its add stays removed.
+    private func removeDots(table: String, keys: (String, String), _ k1: DatabaseValueConvertible,
+                            _ k2: DatabaseValueConvertible, _ dots: [Dot]) throws {
+        for dot in dots {
+            let d = dot.origin.device.hash.data, e = Int64(dot.origin.epoch), s = sql(dot.seq)
+            try db.cachedStatement(sql: """
+                DELETE FROM \(table) WHERE \(keys.0) = ? AND \(keys.1) = ? AND dev = ? AND epoch = ? AND seq = ?
+                """).execute(arguments: [k1, k2, d, e, s])
+            if db.changesCount > 0 { continue }
+            if try VV.seq(db, dot.origin) >= dot.seq { continue }
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO removed_dot(dev, epoch, seq) VALUES(?, ?, ?)")
+                .execute(arguments: [d, e, s])
+        }
+    }
+}

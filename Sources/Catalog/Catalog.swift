@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import HearthCrypto
+
+/// One library's catalog: a delta-state CRDT persisted in SQLite.
+///
+/// Every `commit` is one SQLite transaction and produces one `SignedBatch`; `applyRemote` takes
+/// batches from any node in any order. Two replicas that hold the same batches show the same
+/// state and the same `digest()`. Time (`now`, ms) always comes in as an argument.
+///
+/// Two replicas converge like this:
+/// ```swift
+/// let a = try Catalog.create(path: nil, identity: ida, personName: "Ann", nonce: nonce, now: t)
+/// let b = try Catalog.join(path: nil, library: a.libraryID, identity: idb)
+/// try a.commit([.addMember(publicKey: idb.publicKey, name: "Bob", role: .member)], now: t)
+/// try b.applyRemote(a.batches(missingFrom: b.versionVector()), now: t)
+/// try b.commit([.importAsset(imp)], now: t)
+/// try a.applyRemote(b.batches(missingFrom: a.versionVector()), now: t)
+/// assert(try a.digest() == b.digest())
+/// ```
+public final class Catalog: Sendable {
+    let db: any DatabaseWriter
+    let label: String
+    public let identity: Identity
+    public let libraryID: LibraryID
+
+    public var device: DeviceID { identity.deviceID }
+
+    private init(db: any DatabaseWriter, label: String, identity: Identity, libraryID: LibraryID) {
+        self.db = db
+        self.label = label
+        self.identity = identity
+        self.libraryID = libraryID
+    }
+
+    /// The library id a founding key and nonce give: the first 16 bytes of BLAKE2b-256(publicKey ‖ nonce).
+    public static func libraryID(founder publicKey: [UInt8], nonce: [UInt8]) -> LibraryID {
+        LibraryID(bytes: Array(Blake2b.hash(publicKey + nonce).prefix(16)))!
+    }
+
+    /// Creates a new library founded by `identity`, which becomes its first admin. The genesis batch
+    /// records the founder's key and `nonce` (16 random bytes), so anyone can check the library id.
+    /// - Parameter path: a database file, or nil for an in-memory catalog.
+    public static func create(path: String?, identity: Identity, personName: String, nonce: [UInt8],
+                              now: Int64) throws -> Catalog {
+        precondition(nonce.count == 16, "nonce must be 16 bytes")
+        guard !personName.isEmpty, personName.utf8.count <= Limits.nameBytes else {
+            throw CatalogError(.invalidEdit, "person name must be 1...\(Limits.nameBytes) bytes")
+        }
+        let lib = libraryID(founder: identity.publicKey, nonce: nonce)
+        let cat = try make(path: path, identity: identity, library: lib, fresh: true)
+        let ops: [Op] = [.genesis(nonce: nonce, publicKey: identity.publicKey),
+                         .memberPut(publicKey: identity.publicKey, name: personName, role: .admin)]
+        try cat.guarded { try cat.db.write { db in _ = try cat.commitOps(db, ops, now: now) } }
+        return cat
+    }
+
+    /// A fresh replica that knows only the library id; it fills through `applyRemote`, starting
+    /// with the genesis batch (verified against the id) and the batch that made this device a member.
+    public static func join(path: String?, library: LibraryID, identity: Identity) throws -> Catalog {
+        try make(path: path, identity: identity, library: library, fresh: true)
+    }
+
+    /// Opens an existing catalog file.
+    public static func open(path: String, identity: Identity) throws -> Catalog {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CatalogError(.database, "\(path): no catalog database there")
+        }
+        let writer = try writerFor(path: path)
+        let (lib, dev): (Data?, Data?) = try writer.read { db in
+            guard try db.tableExists("meta") else { return (nil, nil) }
+            return (try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='library'"),
+                    try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='device'"))
+        }
+        guard let lib, let libID = LibraryID(bytes: [UInt8](lib)) else {
+            throw CatalogError(.database, "\(path): not a Hearth catalog (no library id)")
+        }
+        guard dev.map({ [UInt8]($0) }) == identity.deviceID.hash.bytes else {
+            throw CatalogError(.notPermitted, "\(path): catalog belongs to another device identity")
+        }
+        return Catalog(db: writer, label: path, identity: identity, libraryID: libID)
+    }
+
+    private static func writerFor(path: String) throws -> any DatabaseWriter {
+        var config = Configuration()
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        do {
+            return try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw CatalogError(.database, "\(path): cannot open database: \(error)")
+        }
+    }
+
+    private static func make(path: String?, identity: Identity, library: LibraryID, fresh: Bool) throws -> Catalog {
+        let writer: any DatabaseWriter
+        if let path {
+            if FileManager.default.fileExists(atPath: path) {
+                throw CatalogError(.database, "\(path): a file already exists there; open it instead")
+            }
+            writer = try writerFor(path: path)
+        } else {
+            writer = try DatabaseQueue()
+        }
+        let cat = Catalog(db: writer, label: path ?? "in-memory catalog", identity: identity, libraryID: library)
+        try cat.guarded {
+            try writer.write { db in
+                try Schema.create(db)
+                let meta: [(String, DatabaseValueConvertible)] = [
+                    ("schema", Schema.version), ("library", Data(library.bytes)),
+                    ("device", identity.deviceID.hash.data), ("epoch", 1), ("clock", 0),
+                ]
+                for (k, v) in meta {
+                    try db.execute(sql: "INSERT INTO meta(key, value) VALUES(?, ?)", arguments: [k, v])
+                }
+            }
+        }
+        return cat
+    }
+
+    /// Runs `body`, turning database failures into a `CatalogError` that names the catalog.
+    func guarded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as CatalogError {
+            throw e
+        } catch {
+            throw CatalogError(.database, "\(label): \(error)")
+        }
+    }
+
+    // MARK: - Local origin and epochs
+
+    /// The origin this replica writes under now.
+    public func origin() throws -> Origin {
+        try guarded { try db.read { db in try Origin(device: device, epoch: Meta.epoch(db)) } }
+    }
+
+    /// Starts a new epoch (for a restored or rebuilt database): later commits use fresh sequence
+    /// numbers under `Origin(device, newEpoch)`, above every epoch of this device seen so far and `atLeast`.
+    @discardableResult
+    public func startNewEpoch(atLeast: UInt32 = 0) throws -> Origin {
+        try guarded {
+            try db.write { db in
+                let seen = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM vv WHERE device = ?",
+                                              arguments: [device.hash.data]) ?? 0
+                let current = Int64(try Meta.epoch(db))
+                let next = max(seen + 1, current + 1, Int64(atLeast))
+                precondition(next <= Int64(UInt32.max), "epochs exhausted")
+                try Meta.set(db, "epoch", next)
+                return Origin(device: device, epoch: UInt32(next))
+            }
+        }
+    }
+
+    // MARK: - Local commits
+
+    /// Applies `edits` as one transaction and returns the one signed batch that records them.
+    /// Throws (and changes nothing) when any edit names an unknown id or is not permitted.
+    @discardableResult
+    public func commit(_ edits: [Edit], now: Int64) throws -> SignedBatch {
+        precondition(!edits.isEmpty, "commit needs at least one edit")
+        return try guarded {
+            try db.write { db in
+                guard let me = try Members.row(db, device), !me.removed, let role = me.role, role.canWrite else {
+                    throw CatalogError(.notPermitted,
+                                       "this device (\(device.short)) is not a member allowed to write to library \(libraryID)")
+                }
+                let builder = EditBuilder(db: db, role: role, now: now)
+                return try commitOps(db, edits.count, now: now) { i in try builder.op(for: edits[i]) }
+            }
+        }
+    }
+
+    func commitOps(_ db: Database, _ ops: [Op], now: Int64) throws -> SignedBatch {
+        try commitOps(db, ops.count, now: now) { ops[$0] }
+    }
+
+    /// Gives each op its dot and clock, applies it, then signs and logs the batch.
+    private func commitOps(_ db: Database, _ count: Int, now: Int64, make: (Int) throws -> Op) throws -> SignedBatch {
+        let origin = Origin(device: device, epoch: try Meta.epoch(db))
+        let seq = try VV.seq(db, origin)
+        let clock = try Meta.clock(db)
+        let base = HLC.tick(clock, now: now)
+        var ops = [Op]()
+        ops.reserveCapacity(count)
+        var applier = Applier(db: db)
+        for i in 0..<count {
+            let op = try make(i)
+            let dot = Dot(origin: origin, seq: seq + 1 + UInt64(i))
+            try applier.apply(op, stamp: Stamp(hlc: base + UInt64(i), dot: dot), dot: dot)
+            ops.append(op)
+        }
+        let payload = Payload(hlc: base, ops: ops).encode()
+        guard payload.count <= Limits.payloadBytes else {
+            throw CatalogError(.tooLarge, "one commit may hold at most 32 MiB of changes; split these \(count) edits")
+        }
+        let last = seq + UInt64(count)
+        let sig = identity.sign(SignedBatch.signedBytes(library: libraryID, origin: origin, firstSeq: seq + 1,
+                                                        lastSeq: last, payload: payload))
+        let batch = SignedBatch(origin: origin, firstSeq: seq + 1, lastSeq: last, payload: payload, signature: sig)
+        try BatchLog.insert(db, batch, members: ops.contains(where: \.touchesMembers))
+        try VV.set(db, origin, last)
+        try Meta.set(db, "clock", sql(base + UInt64(count - 1)))
+        return batch
+    }
+}
+
+/// The `meta` key-value table.
+enum Meta {
+    static func int(_ db: Database, _ key: String) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key]) ?? 0
+    }
+    static func set(_ db: Database, _ key: String, _ value: DatabaseValueConvertible) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)").execute(arguments: [key, value])
+    }
+    static func epoch(_ db: Database) throws -> UInt32 { UInt32(truncatingIfNeeded: try int(db, "epoch")) }
+    static func clock(_ db: Database) throws -> UInt64 { unsql(try int(db, "clock")) }
+}
+
+/// The version vector table.
+enum VV {
+    static func seq(_ db: Database, _ o: Origin) throws -> UInt64 {
+        let s = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM vv WHERE device = ? AND epoch = ?"),
+                                   arguments: [o.device.hash.data, Int64(o.epoch)])
+        return unsql(s ?? 0)
+    }
+    static func set(_ db: Database, _ o: Origin, _ seq: UInt64) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO vv(device, epoch, seq) VALUES(?, ?, ?)")
+            .execute(arguments: [o.device.hash.data, Int64(o.epoch), sql(seq)])
+    }
+    static func all(_ db: Database) throws -> VersionVector {
+        var v = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT device, epoch, seq FROM vv") {
+            guard let h = (row[0] as Data).hash256 else { continue }
+            v[Origin(device: DeviceID(hash: h), epoch: UInt32(truncatingIfNeeded: row[1] as Int64))] = unsql(row[2])
+        }
+        return v
+    }
+}
+
+/// The log of every batch held, own and remote, re-served unchanged to peers.
+enum BatchLog {
+    static func insert(_ db: Database, _ b: SignedBatch, members: Bool) throws {
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO batch_log(device, epoch, first_seq, last_seq, members, payload, signature)
+            VALUES(?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [b.origin.device.hash.data, Int64(b.origin.epoch), sql(b.firstSeq),
+                                     sql(b.lastSeq), members, Data(b.payload), Data(b.signature)])
+    }
+}

@@ -1,0 +1,228 @@
+import HearthCrypto
+
+/// Album fields, each a last-writer-wins register.
+enum AlbumField: UInt8, CaseIterable {
+    case name = 1, description, cover, deleted
+}
+
+/// One change as it travels in a batch payload. Its dot is the batch's first seq plus its index;
+/// its clock is the batch's base clock plus its index.
+enum Op: Equatable {
+    /// First change of a library: the founding device's key and the nonce that, hashed with it, gives the library id.
+    case genesis(nonce: [UInt8], publicKey: [UInt8])
+    case memberPut(publicKey: [UInt8], name: String, role: Role)
+    case memberRemove(DeviceID)
+    case importAsset(id: Hash256, fileName: String, original: ObjectRef, fields: [(AssetField, FieldValue)])
+    case setField(Hash256, AssetField, FieldValue)
+    case purge(Hash256)
+    case albumSet(AlbumID, AlbumField, FieldValue)
+    case albumAdd(AlbumID, Hash256)
+    case albumRemove(AlbumID, Hash256, observed: [Dot])
+    case tagAdd(Hash256, String)
+    case tagRemove(Hash256, String, observed: [Dot])
+
+    static func == (a: Op, b: Op) -> Bool {
+        var wa = ByteWriter(), wb = ByteWriter()
+        wa.op(a)
+        wb.op(b)
+        return wa.bytes == wb.bytes
+    }
+
+    var touchesMembers: Bool {
+        switch self {
+        case .genesis, .memberPut, .memberRemove: true
+        default: false
+        }
+    }
+}
+
+/// The order of last-writer-wins: clock, then device, then epoch and seq (so no two writes tie).
+struct Stamp: Comparable {
+    let hlc: UInt64
+    let device: [UInt8]
+    let epoch: UInt32
+    let seq: UInt64
+
+    init(hlc: UInt64, dot: Dot) {
+        self.hlc = hlc
+        device = dot.origin.device.hash.bytes
+        epoch = dot.origin.epoch
+        seq = dot.seq
+    }
+
+    init(hlc: UInt64, device: [UInt8], epoch: UInt32, seq: UInt64) {
+        self.hlc = hlc
+        self.device = device
+        self.epoch = epoch
+        self.seq = seq
+    }
+
+    static func < (a: Stamp, b: Stamp) -> Bool {
+        if a.hlc != b.hlc { return a.hlc < b.hlc }
+        if a.device != b.device { return a.device.lexicographicallyPrecedes(b.device) }
+        if a.epoch != b.epoch { return a.epoch < b.epoch }
+        return a.seq < b.seq
+    }
+}
+
+/// A hybrid logical clock packed as physical milliseconds << 16 | counter.
+enum HLC {
+    /// How far ahead of local time a remote clock may pull ours.
+    static let maxClockSkewMillis: Int64 = 5 * 60 * 1000
+
+    /// The next local timestamp after `clock`, at wall time `now` (ms).
+    static func tick(_ clock: UInt64, now: Int64) -> UInt64 {
+        let phys = UInt64(max(now, 0)) << 16
+        return max(phys, clock &+ 1)
+    }
+
+    /// Our clock after seeing `remote` at `now`: never beyond now + max skew, however far ahead `remote` is.
+    static func receive(_ clock: UInt64, remote: UInt64, now: Int64) -> UInt64 {
+        let limit = (UInt64(max(now, 0) + maxClockSkewMillis) << 16) | 0xffff
+        return max(clock, min(remote, limit))
+    }
+}
+
+/// A decoded payload: version 1, base clock, then the changes.
+struct Payload {
+    static let version: UInt8 = 1
+    var hlc: UInt64
+    var ops: [Op]
+
+    func encode() -> [UInt8] {
+        var w = ByteWriter()
+        w.u8(Self.version)
+        w.varint(hlc)
+        w.varint(UInt64(ops.count))
+        for op in ops { w.op(op) }
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> Payload {
+        guard bytes.count <= Limits.payloadBytes else { throw ByteReader.fail("payload larger than 32 MiB") }
+        var r = ByteReader(bytes)
+        let v = try r.u8()
+        guard v == version else { throw ByteReader.fail("unsupported version \(v)") }
+        let hlc = try r.varint()
+        let n = try r.count(max: Limits.opsPerBatch, "change")
+        guard n > 0, n <= bytes.count else { throw ByteReader.fail("change count \(n) does not fit the payload") }
+        guard hlc <= UInt64.max - UInt64(n) else { throw ByteReader.fail("clock overflow") }
+        var ops = [Op]()
+        ops.reserveCapacity(n)
+        for _ in 0..<n { ops.append(try r.op()) }
+        guard r.atEnd else { throw ByteReader.fail("trailing bytes") }
+        return Payload(hlc: hlc, ops: ops)
+    }
+}
+
+extension ByteWriter {
+    mutating func op(_ op: Op) {
+        switch op {
+        case .genesis(let nonce, let pk): u8(1); raw(nonce); raw(pk)
+        case .memberPut(let pk, let name, let role): u8(2); raw(pk); string(name); u8(role.rawValue)
+        case .memberRemove(let d): u8(3); hash(d.hash)
+        case .importAsset(let id, let name, let original, let fields):
+            u8(4); hash(id); string(name); object(original)
+            varint(UInt64(fields.count))
+            for (f, v) in fields { u8(f.rawValue); value(v) }
+        case .setField(let id, let f, let v): u8(5); hash(id); u8(f.rawValue); value(v)
+        case .purge(let id): u8(6); hash(id)
+        case .albumSet(let a, let f, let v): u8(7); raw(a.bytes); u8(f.rawValue); value(v)
+        case .albumAdd(let a, let id): u8(8); raw(a.bytes); hash(id)
+        case .albumRemove(let a, let id, let dots):
+            u8(9); raw(a.bytes); hash(id); varint(UInt64(dots.count))
+            for d in dots { dot(d) }
+        case .tagAdd(let id, let tag): u8(10); hash(id); string(tag)
+        case .tagRemove(let id, let tag, let dots):
+            u8(11); hash(id); string(tag); varint(UInt64(dots.count))
+            for d in dots { dot(d) }
+        }
+    }
+}
+
+extension ByteReader {
+    mutating func field() throws -> (AssetField, FieldValue) {
+        let raw = try u8()
+        guard let f = AssetField(rawValue: raw) else { throw Self.fail("unknown asset field \(raw)") }
+        let v = try value()
+        if let problem = validate(f, v) { throw Self.fail(problem) }
+        return (f, v)
+    }
+
+    mutating func album() throws -> AlbumID { AlbumID(bytes: try raw(16))! }
+
+    mutating func dots() throws -> [Dot] {
+        let n = try count(max: Limits.observedDots, "observed dot")
+        guard n <= (bytes.count - pos) / 34 else { throw Self.fail("truncated dot list") }
+        return try (0..<n).map { _ in try dot() }
+    }
+
+    mutating func tag() throws -> String {
+        let t = try string(max: Limits.tagBytes)
+        guard Tags.isValid(t) else { throw Self.fail("invalid tag \"\(t)\"") }
+        return t
+    }
+
+    mutating func op() throws -> Op {
+        switch try u8() {
+        case 1: return .genesis(nonce: try raw(16), publicKey: try raw(32))
+        case 2:
+            let pk = try raw(32)
+            let name = try string(max: Limits.nameBytes)
+            let r = try u8()
+            guard let role = Role(rawValue: r) else { throw Self.fail("unknown role \(r)") }
+            return .memberPut(publicKey: pk, name: name, role: role)
+        case 3: return .memberRemove(DeviceID(hash: try hash()))
+        case 4:
+            let id = try hash()
+            let name = try string(max: Limits.nameBytes)
+            let original = try object()
+            let n = try count(max: AssetField.allCases.count, "field")
+            var fields = [(AssetField, FieldValue)]()
+            for _ in 0..<n {
+                let fv = try field()
+                guard !fields.contains(where: { $0.0 == fv.0 }) else { throw Self.fail("field \(fv.0) repeated") }
+                fields.append(fv)
+            }
+            return .importAsset(id: id, fileName: name, original: original, fields: fields)
+        case 5:
+            let id = try hash()
+            let (f, v) = try field()
+            return .setField(id, f, v)
+        case 6: return .purge(try hash())
+        case 7:
+            let a = try album()
+            let raw = try u8()
+            guard let f = AlbumField(rawValue: raw) else { throw Self.fail("unknown album field \(raw)") }
+            let v = try value()
+            guard AlbumRules.valid(f, v) else { throw Self.fail("bad value for album field \(f)") }
+            return .albumSet(a, f, v)
+        case 8: return .albumAdd(try album(), try hash())
+        case 9: return .albumRemove(try album(), try hash(), observed: try dots())
+        case 10: return .tagAdd(try hash(), try tag())
+        case 11: return .tagRemove(try hash(), try tag(), observed: try dots())
+        case let t: throw Self.fail("unknown change type \(t)")
+        }
+    }
+}
+
+enum AlbumRules {
+    static func valid(_ f: AlbumField, _ v: FieldValue) -> Bool {
+        switch (f, v) {
+        case (.name, .text(let s)): !s.isEmpty && s.utf8.count <= Limits.nameBytes
+        case (.description, .null), (.cover, .null): true
+        case (.description, .text(let s)): s.utf8.count <= Limits.textBytes
+        case (.cover, .text(let s)): Hash256(hex: s) != nil
+        case (.deleted, .bool): true
+        default: false
+        }
+    }
+}
+
+enum Tags {
+    /// A tag is slash-separated non-empty components, such as `Places/Japan`.
+    static func isValid(_ t: String) -> Bool {
+        !t.isEmpty && t.utf8.count <= Limits.tagBytes && !t.split(separator: "/", omittingEmptySubsequences: false)
+            .contains(where: \.isEmpty)
+    }
+}

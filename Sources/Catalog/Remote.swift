@@ -1,0 +1,246 @@
+import Foundation
+import GRDB
+import HearthCrypto
+
+extension Catalog {
+    /// Limits of the pool of batches waiting for an earlier batch of their origin.
+    public static let maxPendingBatches = 10_000
+    public static let maxPendingBytes = 64 << 20
+
+    /// Applies batches from peers: idempotent, in any order. A batch already covered is skipped;
+    /// one after a gap waits in the pending pool; one whose author is not (yet) known is retried
+    /// after the others in this call. Each is verified (signature, membership, role, payload)
+    /// before any of it is applied; a bad batch is rejected with a reason and leaves no trace.
+    @discardableResult
+    public func applyRemote(_ batches: [SignedBatch], now: Int64) throws -> ApplyReport {
+        try guarded {
+            try db.write { db in
+                var run = RemoteApply(catalog: self, db: db, now: now)
+                return try run.run(batches)
+            }
+        }
+    }
+
+    /// The batches a node with version vector `vv` lacks, in an order it can apply in one pass:
+    /// origins that changed the member list first, each origin's batches by sequence. Stops once
+    /// `maxBytes` of payload is reached (always returns at least one batch when any is missing).
+    public func batches(missingFrom vv: VersionVector, maxBytes: Int = .max) throws -> [SignedBatch] {
+        try guarded {
+            try db.read { db in
+                var runs: [(members: Bool, origin: Origin, batches: [SignedBatch])] = []
+                for (origin, have) in try VV.all(db).sorted where have > vv[origin] {
+                    let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                        SELECT first_seq, last_seq, payload, signature, members FROM batch_log
+                        WHERE device = ? AND epoch = ? AND last_seq > ? ORDER BY first_seq
+                        """), arguments: [origin.device.hash.data, Int64(origin.epoch), sql(vv[origin])])
+                    let list = rows.map {
+                        SignedBatch(origin: origin, firstSeq: unsql($0[0]), lastSeq: unsql($0[1]),
+                                    payload: [UInt8]($0[2] as Data), signature: [UInt8]($0[3] as Data))
+                    }
+                    runs.append((rows.contains { $0[4] as Bool }, origin, list))
+                }
+                runs.sort { $0.members != $1.members ? $0.members : $0.origin < $1.origin }
+                var out = [SignedBatch]()
+                var bytes = 0
+                for run in runs {
+                    for b in run.batches {
+                        if !out.isEmpty && bytes + b.payload.count > maxBytes { return out }
+                        out.append(b)
+                        bytes += b.payload.count
+                    }
+                }
+                return out
+            }
+        }
+    }
+
+    /// Highest contiguous sequence held per origin.
+    public func versionVector() throws -> VersionVector {
+        try guarded { try db.read { db in try VV.all(db) } }
+    }
+}
+
+/// One `applyRemote` call inside its transaction.
+private struct RemoteApply {
+    let catalog: Catalog
+    let db: Database
+    let now: Int64
+    var report = ApplyReport()
+    var seqs: [Origin: UInt64] = [:]
+
+    init(catalog: Catalog, db: Database, now: Int64) {
+        self.catalog = catalog
+        self.db = db
+        self.now = now
+    }
+
+    enum Verdict {
+        case apply(Payload, hasMembers: Bool)
+        case unknownAuthor
+        case reject(CatalogError)
+    }
+
+    mutating func seq(_ o: Origin) throws -> UInt64 {
+        if let s = seqs[o] { return s }
+        let s = try VV.seq(db, o)
+        seqs[o] = s
+        return s
+    }
+
+    mutating func run(_ incoming: [SignedBatch]) throws -> ApplyReport {
+        var remaining = try loadPending().map { ($0, true) } + incoming.map { ($0, false) }
+        try db.execute(sql: "DELETE FROM pending")
+        remaining.sort { a, b in
+            a.0.origin != b.0.origin ? a.0.origin < b.0.origin : a.0.firstSeq < b.0.firstSeq
+        }
+        var unknown: [SignedBatch] = []
+        var progress = true
+        while progress {
+            progress = false
+            var next: [(SignedBatch, Bool)] = []
+            unknown = []
+            for (b, fromPending) in remaining {
+                let have = try seq(b.origin)
+                if b.lastSeq <= have {
+                    if !fromPending { report.skipped += 1 }
+                    continue
+                }
+                if b.firstSeq > have + 1 {
+                    next.append((b, fromPending))
+                    continue
+                }
+                if b.firstSeq <= have || b.firstSeq == 0 || b.lastSeq < b.firstSeq {
+                    reject(b, CatalogError(.overlap, "batch \(b.origin) \(b.firstSeq)...\(b.lastSeq) overlaps "
+                                           + "changes already held up to \(have)"))
+                    continue
+                }
+                switch try verify(b) {
+                case .apply(let payload, let members):
+                    try apply(b, payload, members: members)
+                    progress = true
+                case .unknownAuthor:
+                    next.append((b, fromPending))
+                    unknown.append(b)
+                case .reject(let e):
+                    reject(b, e)
+                }
+            }
+            remaining = next
+        }
+        let unknownKeys = Set(unknown.map { Dot(origin: $0.origin, seq: $0.firstSeq) })
+        var keep: [SignedBatch] = []
+        for (b, _) in remaining {
+            if unknownKeys.contains(Dot(origin: b.origin, seq: b.firstSeq)) {
+                reject(b, CatalogError(.notMember, "batch from device \(b.origin.device.short) rejected: "
+                                       + "not a member of library \(catalog.libraryID)"))
+            } else {
+                keep.append(b)
+            }
+        }
+        try storePending(keep)
+        return report
+    }
+
+    mutating func reject(_ b: SignedBatch, _ e: CatalogError) {
+        report.rejected.append((b.origin, b.firstSeq, e))
+    }
+
+    mutating func verify(_ b: SignedBatch) throws -> Verdict {
+        let payload: Payload
+        do {
+            payload = try Payload.decode(b.payload)
+        } catch let e as CatalogError {
+            return .reject(CatalogError(.badPayload, "batch from \(b.origin.device.short): \(e.message)"))
+        }
+        guard UInt64(payload.ops.count) == b.lastSeq - b.firstSeq + 1 else {
+            return .reject(CatalogError(.badPayload, "batch from \(b.origin.device.short) claims \(b.firstSeq)...\(b.lastSeq) "
+                                        + "but holds \(payload.ops.count) changes"))
+        }
+        let publicKey: [UInt8]
+        let role: Role
+        if case .genesis(let nonce, let pk) = payload.ops[0] {
+            guard b.firstSeq == 1, DeviceID(publicKey: pk) == b.origin.device,
+                  Catalog.libraryID(founder: pk, nonce: nonce) == catalog.libraryID else {
+                return .reject(CatalogError(.wrongLibrary, "genesis from \(b.origin.device.short) does not found library "
+                                            + "\(catalog.libraryID)"))
+            }
+            (publicKey, role) = (pk, .admin)
+        } else {
+            guard let m = try Members.row(db, b.origin.device), let pk = m.publicKey, let r = m.role else {
+                return .unknownAuthor
+            }
+            if m.removed {
+                return .reject(CatalogError(.notMember, "device \(b.origin.device.short) was removed from the library"))
+            }
+            (publicKey, role) = (pk, r)
+        }
+        guard Identity.verify(signature: b.signature, message: SignedBatch.signedBytes(
+            library: catalog.libraryID, origin: b.origin, firstSeq: b.firstSeq, lastSeq: b.lastSeq,
+            payload: b.payload), publicKey: publicKey) else {
+            return .reject(CatalogError(.badSignature, "batch \(b.origin) \(b.firstSeq)...\(b.lastSeq): signature "
+                                        + "does not match device \(b.origin.device.short)'s key"))
+        }
+        guard role.canWrite else {
+            return .reject(CatalogError(.notPermitted, "device \(b.origin.device.short) is a read-only partner"))
+        }
+        var members = false
+        for (i, op) in payload.ops.enumerated() where op.touchesMembers {
+            members = true
+            if case .genesis = op, i != 0 {
+                return .reject(CatalogError(.badPayload, "genesis may only open a library"))
+            }
+            guard role == .admin else {
+                return .reject(CatalogError(.notPermitted, "device \(b.origin.device.short) (\(role)) may not change members"))
+            }
+        }
+        return .apply(payload, hasMembers: members)
+    }
+
+    mutating func apply(_ b: SignedBatch, _ p: Payload, members: Bool) throws {
+        let n = UInt64(p.ops.count)
+        let clock = try Meta.clock(db)
+        try Meta.set(db, "clock", sql(HLC.receive(clock, remote: p.hlc + n - 1, now: now)))
+        var applier = Applier(db: db)
+        for (i, op) in p.ops.enumerated() {
+            let dot = Dot(origin: b.origin, seq: b.firstSeq + UInt64(i))
+            try applier.apply(op, stamp: Stamp(hlc: p.hlc + UInt64(i), dot: dot), dot: dot)
+        }
+        try BatchLog.insert(db, b, members: members)
+        try VV.set(db, b.origin, b.lastSeq)
+        seqs[b.origin] = b.lastSeq
+        report.applied += 1
+        report.changes += p.ops.count
+    }
+
+    func loadPending() throws -> [SignedBatch] {
+        try Row.fetchAll(db, sql: "SELECT device, epoch, first_seq, last_seq, payload, signature FROM pending").compactMap {
+            guard let h = ($0[0] as Data).hash256 else { return nil }
+            return SignedBatch(origin: Origin(device: DeviceID(hash: h), epoch: UInt32(truncatingIfNeeded: $0[1] as Int64)),
+                               firstSeq: unsql($0[2]), lastSeq: unsql($0[3]), payload: [UInt8]($0[4] as Data),
+                               signature: [UInt8]($0[5] as Data))
+        }
+    }
+
+    /// Keeps waiting batches, lowest sequence numbers first, within the pool's limits.
+    mutating func storePending(_ list: [SignedBatch]) throws {
+        let sorted = list.sorted { $0.firstSeq != $1.firstSeq ? $0.firstSeq < $1.firstSeq : $0.origin < $1.origin }
+        var bytes = 0
+        var count = 0
+        for b in sorted {
+            guard count < Catalog.maxPendingBatches, bytes + b.payload.count <= Catalog.maxPendingBytes,
+                  b.payload.count <= Limits.payloadBytes, b.signature.count == 64 else {
+                report.dropped += 1
+                continue
+            }
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO pending(device, epoch, first_seq, last_seq, payload, signature) VALUES(?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [b.origin.device.hash.data, Int64(b.origin.epoch), sql(b.firstSeq),
+                                         sql(b.lastSeq), Data(b.payload), Data(b.signature)])
+            if db.changesCount > 0 {
+                count += 1
+                bytes += b.payload.count
+            }
+        }
+        report.pending = count
+    }
+}

@@ -1,0 +1,289 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import GRDB
+import HearthCrypto
+
+/// Pack files plus a SQLite index (`index.sqlite`: chunk id → pack, offset, length).
+///
+/// Durability order for every batch: append records to packs, fsync the packs (and the
+/// directories of new packs), then commit the index rows in one transaction. So an index
+/// row never points at bytes that a crash could lose; a crash leaves at worst unindexed
+/// bytes at a pack's tail, or a pack file with no index row, and `init` removes both.
+final class FileBackend: ChunkBackend {
+    struct Staged {
+        let id: Hash256
+        let pack: Int64
+        let offset: Int64
+        let length: Int
+    }
+
+    let directory: String
+    let db: DatabaseQueue
+    /// Size of every indexed pack whose file exists.
+    var packSizes: [Int64: Int64] = [:]
+    /// Open descriptors, at most `maxOpenPacks` (plus the ones the batch touches).
+    var fds: [Int64: Int32] = [:]
+    static let maxOpenPacks = 64
+    /// The pack that receives appends.
+    var active: Int64?
+    var nextPackID: Int64 = 1
+    /// A pack stops receiving appends at this size (smaller in tests, to exercise rolling).
+    var rollSize = PackFormat.rollSize
+
+    // The open batch.
+    var staged: [Staged] = []
+    var stagedIDs = Set<Hash256>()
+    /// Pack → its size before the batch wrote to it.
+    var touched: [Int64: Int64] = [:]
+    var createdPacks: [Int64] = []
+    /// Packs whose index rows the commit deletes (gc: their live chunks were copied).
+    var packsToDrop: [Int64] = []
+
+    init(directory: String) throws {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory + "/packs", withIntermediateDirectories: true)
+        } catch {
+            throw ChunkStoreError.posix(EACCES, "creating directory", directory + "/packs")
+        }
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            // FULL: a commit is durable when it returns, which the catalog relies on.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let dbPath = directory + "/index.sqlite"
+        do {
+            db = try DatabaseQueue(path: dbPath, configuration: config)
+            try db.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS pack (
+                        id INTEGER PRIMARY KEY,
+                        liveCount INTEGER NOT NULL,
+                        liveBytes INTEGER NOT NULL);
+                    CREATE TABLE IF NOT EXISTS chunk (
+                        id BLOB PRIMARY KEY NOT NULL,
+                        pack INTEGER NOT NULL,
+                        offset INTEGER NOT NULL,
+                        length INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS chunk_by_pack ON chunk(pack, offset);
+                    """)
+            }
+        } catch {
+            throw Self.mapDatabaseError(error, dbPath)
+        }
+        try recover()
+    }
+
+    deinit {
+        for fd in fds.values { close(fd) }
+    }
+
+    // MARK: Paths and descriptors
+
+    func absolutePath(_ pack: Int64) -> String {
+        directory + "/" + PackFormat.relativePath(pack)
+    }
+
+    func packDirectory(_ pack: Int64) -> String {
+        directory + "/packs/" + PackFormat.directoryName(pack)
+    }
+
+    func descriptor(_ pack: Int64) throws -> Int32 {
+        if let fd = fds[pack] { return fd }
+        if fds.count >= Self.maxOpenPacks {
+            for (p, fd) in fds where p != active && touched[p] == nil {
+                close(fd)
+                fds[p] = nil
+            }
+        }
+        let fd = try FileIO.openFile(absolutePath(pack), O_RDWR)
+        fds[pack] = fd
+        return fd
+    }
+
+    func closeAndRemove(_ pack: Int64) {
+        if let fd = fds.removeValue(forKey: pack) { close(fd) }
+        packSizes[pack] = nil
+        if active == pack { active = nil }
+        unlink(absolutePath(pack))
+    }
+
+    // MARK: Database helpers
+
+    static func mapDatabaseError(_ error: Error, _ path: String) -> Error {
+        if let e = error as? ChunkStoreError { return e }
+        if let e = error as? DatabaseError {
+            if e.resultCode == .SQLITE_FULL {
+                return ChunkStoreError(.diskFull, "\(path): disk full while updating the chunk index; free some space and retry")
+            }
+            if e.resultCode == .SQLITE_PERM || e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_CANTOPEN {
+                return ChunkStoreError(.permissionDenied, "\(path): cannot open or write the chunk index (\(e.message ?? "\(e.resultCode)"))")
+            }
+            return ChunkStoreError(.database, "\(path): chunk index error (\(e.message ?? "\(e.resultCode)"))")
+        }
+        return ChunkStoreError(.database, "\(path): chunk index error (\(error))")
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch { throw Self.mapDatabaseError(error, directory + "/index.sqlite") }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch { throw Self.mapDatabaseError(error, directory + "/index.sqlite") }
+    }
+
+    func row(_ id: Hash256) throws -> (pack: Int64, offset: Int64, length: Int)? {
+        try read { db in
+            guard let r = try Row.fetchOne(db, sql: "SELECT pack, offset, length FROM chunk WHERE id = ?",
+                                           arguments: [Data(id.bytes)]) else { return nil }
+            return (r["pack"], r["offset"], r["length"])
+        }
+    }
+
+    // MARK: Recovery
+
+    /// Cuts each pack back to the end of its last indexed record (a torn or unindexed tail
+    /// is garbage by construction), deletes pack files the index does not know, and picks
+    /// the pack to append to.
+    func recover() throws {
+        let (known, ends) = try read { db -> (Set<Int64>, [Int64: Int64]) in
+            let known = Set(try Int64.fetchAll(db, sql: "SELECT id FROM pack"))
+            var ends: [Int64: Int64] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT pack, MAX(offset + length) AS e FROM chunk GROUP BY pack") {
+                ends[r["pack"]] = r["e"]
+            }
+            return (known, ends)
+        }
+        var maxID = known.max() ?? 0
+        let packsDir = directory + "/packs"
+        for sub in try FileIO.list(packsDir) where sub.utf8.count == 2 {
+            var removed = false
+            for name in (try? FileIO.list(packsDir + "/" + sub)) ?? [] {
+                guard let id = PackFormat.packID(fileName: name) else { continue }
+                maxID = max(maxID, id)
+                if !known.contains(id) {
+                    unlink(packsDir + "/" + sub + "/" + name)
+                    removed = true
+                }
+            }
+            if removed { try FileIO.fsyncDirectory(packsDir + "/" + sub) }
+        }
+        nextPackID = maxID + 1
+        for id in known.sorted() where FileIO.exists(absolutePath(id)) {
+            try repairTail(id, indexedEnd: ends[id])
+        }
+        chooseActive()
+    }
+
+    private func repairTail(_ id: Int64, indexedEnd: Int64?) throws {
+        let path = absolutePath(id)
+        let fd = try descriptor(id)
+        var size = try FileIO.size(fd, path: path)
+        var header = [UInt8](repeating: 0, count: PackFormat.headerSize)
+        let n = try header.withUnsafeMutableBytes {
+            try FileIO.preadFull(fd, $0.baseAddress!, count: $0.count, at: 0, path: path)
+        }
+        if n < PackFormat.headerSize || PackFormat.problem(inHeader: header) != nil {
+            guard indexedEnd == nil else {
+                // Indexed chunks behind a bad header: leave the bytes alone for verify to report.
+                packSizes[id] = size
+                return
+            }
+            try PackFormat.header.withUnsafeBytes { try FileIO.pwriteAll(fd, $0, at: 0, path: path) }
+            size = max(size, Int64(PackFormat.headerSize))
+        }
+        let end = max(indexedEnd ?? 0, Int64(PackFormat.headerSize))
+        if size > end {
+            try FileIO.truncate(fd, to: end, path: path)
+            try FileIO.sync(fd, path: path)
+            size = end
+        }
+        packSizes[id] = size
+    }
+
+    /// The newest pack with room, so appends continue where they stopped.
+    func chooseActive() {
+        active = packSizes.keys.sorted().last { packSizes[$0]! < rollSize }
+    }
+
+    // MARK: Reading
+
+    enum Outcome {
+        case ok([UInt8])
+        case missing(String)
+        case bad(String)
+    }
+
+    /// Reads a record and checks its header and hash.
+    func readRecord(_ id: Hash256, pack: Int64, offset: Int64, length: Int) -> Outcome {
+        let name = PackFormat.relativePath(pack)
+        guard packSizes[pack] != nil, let fd = try? descriptor(pack) else {
+            return .missing("chunk \(id.hex): its pack \(name) is missing")
+        }
+        let path = absolutePath(pack)
+        var head = [UInt8](repeating: 0, count: PackFormat.recordHeaderSize)
+        var data = [UInt8](repeating: 0, count: length)
+        do {
+            let h = try head.withUnsafeMutableBytes {
+                try FileIO.preadFull(fd, $0.baseAddress!, count: $0.count, at: offset - Int64($0.count), path: path)
+            }
+            let d = try data.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return try FileIO.preadFull(fd, base, count: length, at: offset, path: path)
+            }
+            if h < head.count || d < length {
+                return .missing("chunk \(id.hex) in \(name) at offset \(offset): the pack ends before the chunk does")
+            }
+        } catch {
+            return .missing("chunk \(id.hex) in \(name): \(error)")
+        }
+        let headerOK = head.withUnsafeBytes { PackFormat.recordMatches($0, id: id, length: length) }
+        guard headerOK else {
+            return .bad("chunk \(id.hex) in \(name) at offset \(offset): the record header does not match the index")
+        }
+        let actual = Blake2b.hash256(data)
+        guard actual == id else {
+            return .bad("chunk \(id.hex) in \(name) at offset \(offset) is corrupt: its bytes hash to \(actual.hex)")
+        }
+        return .ok(data)
+    }
+
+    func location(of id: Hash256) throws -> String? {
+        try row(id).map { PackFormat.relativePath($0.pack) }
+    }
+
+    func contains(_ id: Hash256) throws -> Bool {
+        try row(id) != nil
+    }
+
+    func read(_ id: Hash256) throws -> [UInt8] {
+        guard let r = try row(id) else {
+            throw ChunkStoreError(.missingChunk, "chunk \(id.hex) is not in the store at \(directory)")
+        }
+        switch readRecord(id, pack: r.pack, offset: r.offset, length: r.length) {
+        case .ok(let bytes): return bytes
+        case .missing(let why), .bad(let why):
+            throw ChunkStoreError(.corrupt, why + "; fetch it again from a peer")
+        }
+    }
+
+    func allIDs() throws -> [Hash256] {
+        try read { db in
+            try Data.fetchAll(db, sql: "SELECT id FROM chunk ORDER BY id").compactMap { Hash256(bytes: [UInt8]($0)) }
+        }
+    }
+
+    func stats() throws -> ChunkStoreStats {
+        try read { db in
+            let r = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(liveCount), 0) AS c, COALESCE(SUM(liveBytes), 0) AS b, COUNT(*) AS p FROM pack")!
+            let onDisk = packSizes.values.reduce(Int64(0), +)
+            return ChunkStoreStats(chunkCount: r["c"], storedBytes: UInt64(r["b"] as Int64),
+                                   packCount: r["p"], packBytes: UInt64(onDisk))
+        }
+    }
+}

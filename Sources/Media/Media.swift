@@ -1,2 +1,0 @@
-/// Media module. See README "Architecture".
-public enum MediaModule {}

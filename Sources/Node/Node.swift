@@ -1,2 +1,0 @@
-/// Node module. See README "Architecture".
-public enum NodeModule {}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Node
+
+/// Exit codes (the scripting contract): 0 success, 1 some inputs failed but the rest succeeded,
+/// 2 usage errors, 3 any other failure.
+@main
+enum Entry {
+    static func main() async {
+        do {
+            var command = try Hearth.parseAsRoot(extractGlobalHome(Array(CommandLine.arguments.dropFirst())))
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(code(for: error))
+        }
+    }
+
+    /// `--home DIR` is global: it may stand before or after the subcommand. It is taken out of
+    /// the arguments here and handed on as `HEARTH_HOME`, which `Home.resolve` reads.
+    static func extractGlobalHome(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a == "--" { out += args[i...]; break }
+            if a == "--home", i + 1 < args.count {
+                setenv("HEARTH_HOME", args[i + 1], 1)
+                i += 2
+                continue
+            }
+            if a.hasPrefix("--home=") {
+                setenv("HEARTH_HOME", String(a.dropFirst(7)), 1)
+                i += 1
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
+    static func code(for error: any Error) -> Int32 {
+        if let e = error as? PartialFailure { return e.exitCode }
+        let code = Hearth.exitCode(for: error)
+        let message = Hearth.fullMessage(for: error)
+        if code == .success {
+            if !message.isEmpty { print(message) }
+            return 0
+        }
+        if !message.isEmpty { FileHandle.standardError.write(Data(("hearth: " + message + "\n").utf8)) }
+        return code == .validationFailure ? 2 : 3
+    }
+}
+
+/// Thrown after a command printed its summary, when some inputs failed but others succeeded.
+struct PartialFailure: Error {
+    var exitCode: Int32 { 1 }
+}

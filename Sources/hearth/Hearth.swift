@@ -1,0 +1,19 @@
+import ArgumentParser
+import Node
+
+/// The `hearth` command: a photo and video library that syncs between a family's devices
+/// with no central server.
+struct Hearth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hearth",
+        abstract: "A photo and video library that syncs between your devices, with no server.",
+        discussion: "Global option: --home DIR (default: $HEARTH_HOME, else ~/.local/share/hearth).",
+        subcommands: []
+    )
+}
+
+/// Options every command that prints takes. `--home DIR` is global and handled in `Entry`.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
+    var json = false
+}

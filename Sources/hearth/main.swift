@@ -1,2 +1,0 @@
-import Node
-print("hearth")

@@ -1,0 +1,193 @@
+import Foundation
+import HearthCrypto
+import Testing
+@testable import ChunkStore
+
+@Suite struct StoreTests {
+    @Test(arguments: Backend.allCases)
+    func roundTripEmptyTinyAndMultiChunk(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let inputs: [(String, [UInt8])] = [
+            ("empty", []),
+            ("tiny", [0x48, 0x69]),
+            ("big", pseudoRandomBytes(6 * 1024 * 1024 + 123, seed: 11)),
+        ]
+        for (name, bytes) in inputs {
+            var seen: UInt64 = 0
+            let obj = try f.store.store(fileAt: f.scratch.write(name, bytes)) { seen = $0 }
+            #expect(obj.id == Blake2b.hash256(bytes))
+            #expect(obj.size == UInt64(bytes.count))
+            #expect(seen == UInt64(bytes.count))
+            try f.store.export(chunks: obj.chunks, expectedID: obj.id, to: f.scratch.path + "/out-" + name)
+            #expect(f.scratch.contents("out-" + name) == bytes)
+            #expect(try f.store.readObject(chunks: obj.chunks, expectedID: obj.id) == bytes)
+        }
+        let big = try f.store.store(bytes: inputs[2].1)
+        #expect(big.chunks.count > 1)
+        #expect(big.newChunks == 0)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func storeBytesMatchesStoreFile(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let bytes = pseudoRandomBytes(3 * 1024 * 1024, seed: 12)
+        let a = try f.store.store(bytes: bytes)
+        let b = try f.store.store(fileAt: f.scratch.write("x", bytes))
+        #expect(a.id == b.id && a.chunks == b.chunks)
+        #expect(a.newBytes == UInt64(bytes.count) && b.newBytes == 0)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func dedupIdenticalAndAppendedFiles(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let bytes = pseudoRandomBytes(10 * 1024 * 1024, seed: 13)
+        let first = try f.store.store(fileAt: f.scratch.write("a", bytes))
+        #expect(first.newChunks == first.chunks.count)
+        let again = try f.store.store(fileAt: f.scratch.write("b", bytes))
+        #expect(again.newChunks == 0 && again.newBytes == 0 && again.chunks == first.chunks)
+        let longer = try f.store.store(fileAt: f.scratch.write("c", bytes + pseudoRandomBytes(300_000, seed: 14)))
+        #expect(longer.newChunks <= 2, "appending 300 kB rewrote \(longer.newChunks) chunks")
+        #expect(longer.newBytes < 10 * 1024 * 1024 / 2)
+        let s = try f.store.stats()
+        #expect(s.chunkCount == first.chunks.count + longer.newChunks)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func putChunkChecksHashAndSize(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let bytes = pseudoRandomBytes(1000, seed: 15)
+        let id = Blake2b.hash256(bytes)
+        let wrong = Blake2b.hash256([1, 2, 3])
+        #expect(throws: ChunkStoreError.self) { try f.store.putChunk(wrong, bytes) }
+        do {
+            try f.store.putChunk(wrong, bytes)
+        } catch let e as ChunkStoreError {
+            #expect(e.code == .hashMismatch && e.message.contains(wrong.hex))
+        }
+        #expect(try !f.store.hasChunk(wrong))
+        #expect(try f.store.putChunk(id, bytes))
+        #expect(try !f.store.putChunk(id, bytes))
+        #expect(try f.store.readChunk(id) == bytes)
+
+        let huge = [UInt8](repeating: 7, count: FastCDC.maxSize + 1)
+        #expect {
+            try f.store.putChunk(Blake2b.hash256(huge), huge)
+        } throws: { ($0 as? ChunkStoreError)?.code == .tooLarge }
+
+        // A bad chunk in a batch stores nothing.
+        let c1 = pseudoRandomBytes(500, seed: 16), c2 = pseudoRandomBytes(600, seed: 17)
+        #expect(throws: ChunkStoreError.self) {
+            try f.store.putChunks([(Blake2b.hash256(c1), c1), (wrong, c2)])
+        }
+        #expect(try f.store.missing(of: [Blake2b.hash256(c1)]) == [Blake2b.hash256(c1)])
+        #expect(try f.store.putChunks([(Blake2b.hash256(c1), c1), (Blake2b.hash256(c2), c2), (id, bytes)]) == 2)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func missingKeepsOrderAndDropsDuplicates(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let have = try f.store.store(bytes: [9, 9, 9]).id
+        let x = Blake2b.hash256([1]), y = Blake2b.hash256([2])
+        #expect(try f.store.missing(of: [y, have, x, y]) == [y, x])
+        #expect(try f.store.allChunkIDs() == [have])
+        #expect {
+            try f.store.readChunk(x)
+        } throws: { ($0 as? ChunkStoreError)?.code == .missingChunk }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func exportNeverClobbersAndChecksTheObject(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let bytes = pseudoRandomBytes(2 * 1024 * 1024, seed: 18)
+        let obj = try f.store.store(bytes: bytes)
+        let target = f.scratch.write("taken", [1, 2, 3])
+        #expect {
+            try f.store.export(chunks: obj.chunks, expectedID: obj.id, to: target)
+        } throws: { ($0 as? ChunkStoreError)?.code == .targetExists }
+        #expect(f.scratch.contents("taken") == [1, 2, 3])
+
+        let wrongID = Blake2b.hash256([0])
+        #expect {
+            try f.store.export(chunks: obj.chunks, expectedID: wrongID, to: f.scratch.path + "/bad")
+        } throws: { ($0 as? ChunkStoreError)?.code == .objectMismatch }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: f.scratch.path).sorted()
+        #expect(leftovers == ["taken"])
+    }
+
+    @Test(arguments: Backend.allCases)
+    func unreadableInputNamesTheFileAndStoresNothing(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let path = f.scratch.path + "/no-such.heic"
+        #expect {
+            try f.store.store(fileAt: path)
+        } throws: { e in
+            guard let e = e as? ChunkStoreError else { return false }
+            return e.code == .unreadable && e.message.contains("no-such.heic")
+        }
+        #expect(throws: ChunkStoreError.self) { try f.store.store(fileAt: f.scratch.path) }
+        #expect(try f.store.stats().chunkCount == 0)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func verifyFindsAFlippedByteAndNamesTheChunk(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let obj = try f.store.store(bytes: pseudoRandomBytes(3 * 1024 * 1024, seed: 19))
+        #expect(try f.store.verify().isClean)
+        let victim = obj.chunks[1]
+        if backend == .file {
+            let pack = f.packFiles[0]
+            let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: pack)))
+            let at = try #require(findSubsequence(victim.bytes, in: data)) + 32 + 100
+            var damaged = data
+            damaged[at] ^= 0x20
+            try Data(damaged).write(to: URL(fileURLWithPath: pack))
+        } else {
+            (f.store.backendForTesting as! MemoryBackend).damage(victim)
+        }
+        let report = try f.store.verify()
+        #expect(report.chunksChecked == obj.chunks.count)
+        #expect(report.problems.map(\.chunk) == [victim])
+        #expect(report.problems.first?.kind == .badHash)
+        do {
+            _ = try f.store.readChunk(victim)
+            Issue.record("a damaged chunk was returned")
+        } catch let e as ChunkStoreError {
+            #expect(e.code == .corrupt && e.message.contains(victim.hex))
+            if backend == .file { #expect(e.message.contains("packs/")) }
+        }
+        #expect(try f.store.readChunk(obj.chunks[0]).count > 0)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func gcRemovesUnreferencedAndKeepsReferenced(_ backend: Backend) throws {
+        let f = try Fixture(backend)
+        let keep = try f.store.store(bytes: pseudoRandomBytes(3 * 1024 * 1024, seed: 20))
+        let drop = try f.store.store(bytes: pseudoRandomBytes(8 * 1024 * 1024, seed: 21))
+        let report = try f.store.gc(keep: Set(keep.chunks))
+        #expect(report.chunksRemoved == drop.chunks.count)
+        #expect(try f.store.missing(of: drop.chunks) == drop.chunks)
+        #expect(try f.store.readObject(chunks: keep.chunks, expectedID: keep.id).count == 3 * 1024 * 1024)
+        #expect(try f.store.verify().isClean)
+        #expect(try f.store.stats().chunkCount == keep.chunks.count)
+        if backend == .file {
+            #expect(report.packsRewritten == 1 && report.chunksMoved == keep.chunks.count)
+            #expect(report.bytesFreed > 7 * 1024 * 1024)
+            #expect(f.packFiles.count == 1)
+        }
+        // Everything gone: packs with no live chunk are deleted.
+        let all = try f.store.gc(keep: [])
+        #expect(all.chunksRemoved == keep.chunks.count)
+        #expect(try f.store.stats().chunkCount == 0)
+        if backend == .file { #expect(f.packFiles.isEmpty) }
+        let again = try f.store.store(bytes: pseudoRandomBytes(1000, seed: 22))
+        #expect(try f.store.readChunk(again.id).count == 1000)
+    }
+}
+
+func findSubsequence(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    guard needle.count <= haystack.count else { return nil }
+    for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+        if Array(haystack[i..<i + needle.count]) == needle { return i }
+    }
+    return nil
+}
