@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
-        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine"]),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "Transport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Catalog", "Media", "HearthCrypto"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),

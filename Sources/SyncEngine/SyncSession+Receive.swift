@@ -1,0 +1,132 @@
+import Catalog
+import HearthCrypto
+import Wire
+
+extension SyncSession {
+    /// Acts on one message from the peer; throws the error to close with.
+    mutating func receive(_ m: Message, _ out: inout [SyncEffect]) throws {
+        summary.messageBytesReceived += m.encodedCount
+        switch m {
+        case .hello:
+            throw SyncError(.unexpectedMessage, "\(peerName) sent a second Hello")
+        case .summary(let s):
+            peerSummary = VersionVector(wire: s.entries)
+        case .batchRequest(let r):
+            guard serving == nil else {
+                throw SyncError(.unexpectedMessage, "\(peerName) sent a BatchRequest before the last one was answered")
+            }
+            serving = VersionVector(wire: r.have)
+        case .batches(let b):
+            try receiveBatches(b, size: m.encodedCount, &out)
+        case .chunkRequest(let r):
+            let queued = peerChunkQueue.count - peerChunkHead
+            guard queued + r.ids.count <= Self.maxPeerChunkRequests * MessageLimits.maxChunkIDsPerRequest else {
+                throw SyncError(.limitExceeded, "\(peerName) has more than \(Self.maxPeerChunkRequests) ChunkRequests outstanding")
+            }
+            if peerChunkHead > 4096 {
+                peerChunkQueue.removeFirst(peerChunkHead)
+                peerChunkHead = 0
+            }
+            peerChunkQueue += r.ids
+        case .chunkData(let d):
+            try receiveChunk(d, size: m.encodedCount, &out)
+        case .credit(let c):
+            sendCredit += Int(c.bytes)
+            guard sendCredit <= Self.maxGrant else {
+                throw SyncError(.limitExceeded, "\(peerName) granted \(sendCredit) bytes of credit, over the \(Self.maxGrant)-byte limit")
+            }
+        case .done(let d):
+            peerDone = VersionVector(wire: d.entries)
+        case .error(let e):
+            throw SyncError(.closedByPeer, "\(peerName) closed the session: \(e.code) \(e.text)")
+        case .ping(let p):
+            if !p.reply { send(.ping(Ping(nonce: p.nonce, reply: true)), &out) }
+        case .unknownOptional:
+            break
+        }
+    }
+
+    /// Checked before acting on data, so an over-credit message changes nothing.
+    func checkCredit(_ size: Int) throws {
+        guard size <= granted else {
+            throw SyncError(.creditExceeded, "\(peerName) sent a \(size)-byte message with \(granted) bytes of credit left")
+        }
+    }
+
+    /// Counts received data against the credit we granted, and grants more once half is used.
+    mutating func consume(_ size: Int, _ out: inout [SyncEffect]) throws {
+        granted -= size
+        guard granted >= 0 else {
+            throw SyncError(.creditExceeded, "\(peerName) sent \(-granted) bytes more than its credit")
+        }
+        consumedSinceGrant += size
+        if consumedSinceGrant >= config.creditWindow / 2 {
+            let n = consumedSinceGrant
+            consumedSinceGrant = 0
+            grant(n, &out)
+        }
+    }
+
+    mutating func receiveBatches(_ b: Batches, size: Int, _ out: inout [SyncEffect]) throws {
+        guard batchRequestOutstanding else {
+            throw SyncError(.unexpectedMessage, "\(peerName) sent Batches without a BatchRequest (replayed or reordered)")
+        }
+        try checkCredit(size)
+        let batches = b.batches.map(SignedBatch.init(wire:))
+        if !batches.isEmpty {
+            let rejected = try catalog.syncApply(batches, now: lastReceived)
+            if let r = rejected.first {
+                let code: SyncError.Code = r.reason == .notAllowedToWrite ? .unauthorizedWrite : .badBatch
+                throw SyncError(code, "\(peerName) sent a bad \(r)")
+            }
+            summary.batchesReceived += batches.count
+            summary.changesReceived += batches.reduce(0) { $0 + $1.changeCount }
+            out.append(.catalogChanged)
+        }
+        try consume(size, &out)
+        if b.complete {
+            batchRequestOutstanding = false
+            myVector = try catalog.syncVersionVector()
+        }
+    }
+
+    mutating func receiveChunk(_ d: ChunkData, size: Int, _ out: inout [SyncEffect]) throws {
+        guard awaitingHead < awaiting.count, awaiting[awaitingHead] == d.id else {
+            throw SyncError(.unexpectedMessage, "\(peerName) sent chunk \(d.id.hex.prefix(16)) that is not the next one asked for")
+        }
+        if let piece = d.bytes {
+            if incoming.isEmpty { incomingTotal = d.totalLength }
+            guard Int(d.offset) == incoming.count, d.totalLength == incomingTotal else {
+                throw SyncError(.unexpectedMessage, "\(peerName) sent chunk \(d.id.hex.prefix(16)) piece at \(d.offset), expected \(incoming.count)")
+            }
+            try checkCredit(size)
+            incoming += piece
+            if !d.isLast {
+                try consume(size, &out)
+                return
+            }
+            let bytes = incoming
+            incoming = []
+            guard Blake2b.hash256(bytes) == d.id else {
+                throw SyncError(.protocolViolation, "\(peerName) sent bytes for chunk \(d.id.hex.prefix(16)) that hash to something else")
+            }
+            try chunks.syncPut(d.id, bytes)
+            summary.chunksReceived += 1
+            summary.chunkBytesReceived += bytes.count
+        } else {
+            guard incoming.isEmpty else {
+                throw SyncError(.unexpectedMessage, "\(peerName) said chunk \(d.id.hex.prefix(16)) is absent after sending part of it")
+            }
+            unavailable.insert(d.id)
+            summary.chunksUnavailable += 1
+        }
+        try consume(size, &out)
+        awaitingHead += 1
+        if awaitingHead == awaiting.count {
+            awaiting.removeAll(keepingCapacity: true)
+            awaitingHead = 0
+        }
+        requestsOutstanding[0] -= 1
+        if requestsOutstanding[0] == 0 { requestsOutstanding.removeFirst() }
+    }
+}

@@ -1,0 +1,220 @@
+import Catalog
+import HearthCrypto
+import Wire
+
+/// Knobs of one session. Defaults follow `protocol/SPEC.md`; tests shrink them.
+public struct SyncConfig: Sendable {
+    /// What this node keeps; decides which chunks it asks for.
+    public var policy: StoragePolicy
+    /// Credit granted to the peer at a time: bounds the bytes in flight towards us.
+    public var creditWindow: Int
+    /// Payload bytes asked of the catalog per Batches message.
+    public var batchBytesPerMessage: Int
+    /// Ids per ChunkRequest.
+    public var chunkIDsPerRequest: Int
+    /// ChunkRequests outstanding at once.
+    public var maxOutstandingChunkRequests: Int
+    /// Send a Ping after this long without sending (ms).
+    public var pingInterval: Int64
+    /// Close after this long without receiving (ms).
+    public var idleTimeout: Int64
+
+    public init(policy: StoragePolicy, creditWindow: Int = 4 * MessageLimits.maxMessageBytes,
+                batchBytesPerMessage: Int = 512 * 1024, chunkIDsPerRequest: Int = MessageLimits.maxChunkIDsPerRequest,
+                maxOutstandingChunkRequests: Int = 4, pingInterval: Int64 = 15_000, idleTimeout: Int64 = 60_000) {
+        precondition(creditWindow >= 1024 && creditWindow <= SyncSession.maxGrant)
+        precondition((1...MessageLimits.maxChunkIDsPerRequest).contains(chunkIDsPerRequest))
+        precondition((1...SyncSession.maxPeerChunkRequests).contains(maxOutstandingChunkRequests))
+        precondition(batchBytesPerMessage >= 1 && batchBytesPerMessage <= MessageLimits.maxBatchPayloadBytes)
+        self.policy = policy
+        self.creditWindow = creditWindow
+        self.batchBytesPerMessage = batchBytesPerMessage
+        self.chunkIDsPerRequest = chunkIDsPerRequest
+        self.maxOutstandingChunkRequests = maxOutstandingChunkRequests
+        self.pingInterval = pingInterval
+        self.idleTimeout = idleTimeout
+    }
+}
+
+/// What the driver feeds a session.
+public enum SyncInput: Sendable {
+    /// The handshake is done and Hellos were exchanged: send Summary and the first Credit.
+    case start
+    /// A decoded message from the peer.
+    case message(Message)
+    /// The local catalog grew (a commit, or batches from another session): announce it.
+    case localChange
+    /// Time passed: send keep-alives, detect a silent peer.
+    case tick
+}
+
+/// What the driver must do, in order.
+public enum SyncEffect: Sendable {
+    case send(Message)
+    /// Close the connection (an Error message, if any, was sent just before).
+    case close(SyncError)
+    /// Batches from this peer were applied: other sessions should get `.localChange` (gossip push).
+    case catalogChanged
+    /// Neither side has anything the other lacks (SPEC "Done").
+    case converged(SyncSummary)
+}
+
+/// One sync session with one peer: a pure state machine, `(state, input, now) -> [effect]`.
+///
+/// The session reads and writes the catalog and chunk store it was given, but never touches
+/// sockets, clocks or threads; see the module documentation for the loop that drives it.
+public struct SyncSession {
+    static let maxGrant = 64 * 1024 * 1024
+    static let maxPeerChunkRequests = 4
+
+    let catalog: any SyncCatalog
+    let chunks: any SyncChunkSource
+    let config: SyncConfig
+    /// How logs and errors name the peer.
+    public let peerName: String
+
+    public internal(set) var summary = SyncSummary()
+    public internal(set) var closed: SyncError?
+    var started = false
+
+    // Pull side: what we ask of the peer.
+    var myVector = VersionVector()
+    var peerSummary: VersionVector?
+    var batchRequestOutstanding = false
+    /// Chunk ids still to ask for (ascending); nil until computed for `wantedFor`.
+    var wanted: [Hash256] = []
+    var wantedFor: VersionVector?
+    /// Ids asked for and not yet answered, in the order the answers must come.
+    var awaiting: [Hash256] = []
+    var awaitingHead = 0
+    /// Remaining answers per outstanding ChunkRequest, oldest first.
+    var requestsOutstanding: [Int] = []
+    var unavailable: Set<Hash256> = []
+    /// Pieces received so far of the chunk at the head of `awaiting`.
+    var incoming: [UInt8] = []
+    var incomingTotal: UInt32 = 0
+    /// Credit we granted and the peer has not used yet, and bytes consumed since the last grant.
+    var granted = 0
+    var consumedSinceGrant = 0
+
+    // Serve side: what the peer asks of us.
+    var serving: VersionVector?
+    var peerChunkQueue: [Hash256] = []
+    var peerChunkHead = 0
+    var sendCredit = 0
+    /// The chunk being sent in pieces and the offset of its next piece.
+    var outgoingChunk: (id: Hash256, bytes: [UInt8], offset: Int)?
+    /// A data message built but larger than the credit left; sent when credit arrives.
+    var held: Message?
+
+    // Convergence.
+    var lastDoneSent: VersionVector?
+    var peerDone: VersionVector?
+    var convergedAt: VersionVector?
+
+    // Time.
+    var lastReceived: Int64 = 0
+    var lastSent: Int64 = 0
+    var pingNonce: UInt64 = 0
+
+    public init(catalog: any SyncCatalog, chunks: any SyncChunkSource, config: SyncConfig, peerName: String) {
+        self.catalog = catalog
+        self.chunks = chunks
+        self.config = config
+        self.peerName = peerName
+    }
+
+    /// True once both sides have said Done with this side's current vector.
+    public var isConverged: Bool { convergedAt != nil && convergedAt == myVector }
+
+    /// Advances the session by one input. After a `.close` effect every input returns nothing.
+    public mutating func handle(_ input: SyncInput, now: Int64) -> [SyncEffect] {
+        guard closed == nil else { return [] }
+        var out: [SyncEffect] = []
+        do {
+            switch input {
+            case .start:
+                precondition(!started, "session started twice")
+                started = true
+                lastReceived = now
+                myVector = try catalog.syncVersionVector()
+                send(.summary(Summary(entries: myVector.wireEntries)), &out)
+                grant(config.creditWindow, &out)
+            case .message(let m):
+                precondition(started, "message before start")
+                lastReceived = now
+                try receive(m, &out)
+            case .localChange:
+                guard started else { return [] }
+                let v = try catalog.syncVersionVector()
+                if v != myVector {
+                    myVector = v
+                    send(.summary(Summary(entries: v.wireEntries)), &out)
+                }
+            case .tick:
+                guard started else { return [] }
+                if now - lastReceived >= config.idleTimeout {
+                    throw SyncError(.timeout, "\(peerName) sent nothing for \(now - lastReceived) ms")
+                }
+            }
+            if started { try pump(&out) }
+            if started, now - lastSent >= config.pingInterval, !out.contains(where: { if case .send = $0 { true } else { false } }) {
+                pingNonce += 1
+                send(.ping(Ping(nonce: pingNonce, reply: false)), &out)
+            }
+        } catch let e as SyncError {
+            fail(e, &out)
+        } catch {
+            fail(SyncError(.internalError, "while syncing with \(peerName): \(error)"), &out)
+        }
+        if out.contains(where: { if case .send = $0 { true } else { false } }) { lastSent = now }
+        return out
+    }
+
+    mutating func send(_ m: Message, _ out: inout [SyncEffect]) {
+        summary.messageBytesSent += m.encodedCount
+        out.append(.send(m))
+    }
+
+    mutating func fail(_ e: SyncError, _ out: inout [SyncEffect]) {
+        if let code = e.wireCode { send(.error(ErrorMessage(code: code, text: e.message)), &out) }
+        closed = e
+        out.append(.close(e))
+    }
+
+    mutating func grant(_ n: Int, _ out: inout [SyncEffect]) {
+        granted += n
+        send(.credit(Credit(bytes: UInt32(n))), &out)
+    }
+}
+
+extension SyncSession {
+    /// Ends the session with `error` from outside (a message that did not decode, a shutdown):
+    /// the Error message to send, then `.close`.
+    public mutating func fail(_ error: SyncError, now: Int64) -> [SyncEffect] {
+        guard closed == nil else { return [] }
+        var out: [SyncEffect] = []
+        fail(error, &out)
+        return out
+    }
+
+    /// Checks a peer's Hello against what the handshake proved and what we hold.
+    /// Returns the protocol version the session speaks.
+    public static func check(peerHello h: Hello, handshakeKey: [UInt8], library: LibraryID,
+                             isMember: (DeviceID) -> Bool, peer: String) throws(SyncError) -> UInt16 {
+        guard constantTimeEqual(h.publicKey, handshakeKey) else {
+            throw SyncError(.notMember, "\(peer): Hello names a key other than the one its handshake proved")
+        }
+        guard h.library == library.bytes else {
+            throw SyncError(.wrongLibrary, "\(peer) holds library \(Hex.encode(h.library)), not \(library)")
+        }
+        guard isMember(DeviceID(publicKey: h.publicKey)) else {
+            throw SyncError(.notMember, "\(peer): device \(DeviceID(publicKey: h.publicKey).short) is not a member of library \(library)")
+        }
+        let version = min(h.protocolVersion, MessageLimits.protocolVersion)
+        guard version >= MessageLimits.minimumProtocolVersion else {
+            throw SyncError(.unsupportedVersion, "\(peer) speaks protocol \(h.protocolVersion); this node needs \(MessageLimits.minimumProtocolVersion)...\(MessageLimits.protocolVersion)")
+        }
+        return version
+    }
+}

@@ -1,0 +1,101 @@
+import Catalog
+import HearthCrypto
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+import Wire
+@testable import SyncEngine
+@testable import Transport
+
+/// Real sockets on 127.0.0.1: two in-process nodes, and peers that misbehave.
+struct TransportTests {
+    let library = LibraryID(bytes: Array(0..<16))!
+
+    func context(_ node: TestNode, isMember: (@Sendable (DeviceID) -> Bool)? = nil) -> SyncContext {
+        var limits = ConnectionLimits()
+        limits.handshakeTimeout = 2_000
+        limits.tickInterval = 100
+        return SyncContext(catalog: node.catalog, chunks: node.chunks, identity: node.identity, epoch: 1,
+                           policy: node.policy, isMember: isMember, limits: limits)
+    }
+
+    /// Sends raw bytes, then waits (at most 5 s) for the server to close the connection.
+    func sendRaw(_ bytes: [UInt8], port: Int, thenClose: Bool = false) async throws -> Bool {
+        let conn = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { ch in
+                ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+            }
+        return try await conn.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: bytes))
+            if thenClose { outbound.finish() }
+            return try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for try await _ in inbound {}
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(5))
+                    return false
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+        }
+    }
+
+    @Test func twoNodesSyncOverTCPAndBadPeersAreDropped() async throws {
+        let a = TestNode("A", seed: 1, library: library, policy: .everything)
+        let b = TestNode("B", seed: 2, library: library, policy: .everything)
+        introduce([a, b])
+        let fromA = a.importPhoto(1, originalChunks: 3, chunkSize: 300_000)
+        let fromB = b.importPhoto(2)
+        let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b))
+        defer { Task { await server.stop() } }
+
+        // Garbage: a header announcing a 1.2 GB frame ("GET ") is dropped at the header.
+        #expect(try await sendRaw(Array("GET / HTTP/1.1\r\n\r\n".utf8), port: server.port))
+        // An oversized frame length.
+        #expect(try await sendRaw([0xff, 0xff, 0xff, 0xff, 1, 2, 3], port: server.port))
+        // Random handshake messages: message 1 is any 32 bytes, message 3 fails to decrypt.
+        #expect(try await sendRaw([0, 0, 0, 32] + [UInt8](repeating: 7, count: 32) + [0, 0, 0, 80]
+                                  + [UInt8](repeating: 9, count: 80), port: server.port))
+        // A truncated handshake: half of message 1, then the client hangs up.
+        #expect(try await sendRaw([0, 0, 0, 32, 1, 2, 3, 4, 5], port: server.port, thenClose: true))
+        // A handshake that stalls is cut at the handshake timeout.
+        #expect(try await sendRaw([0, 0, 0, 32, 1, 2, 3], port: server.port))
+        #expect(a.catalog.applyCalls == 0 && b.catalog.applyCalls == 0)
+
+        // A non-member: a real Noise peer whose key B does not know.
+        let stranger = TestNode("S", seed: 3, library: library, policy: .everything)
+        stranger.catalog.add(stranger.identity, role: .member)
+        stranger.catalog.add(b.identity, role: .member)
+        await #expect(throws: SyncError.self) {
+            _ = try await SyncClient.syncOnce(host: "127.0.0.1", port: server.port, context: context(stranger))
+        }
+        #expect(b.catalog.applyCalls == 0)
+        #expect(stranger.catalog.log.isEmpty && stranger.chunks.puts.isEmpty, "the stranger got nothing")
+
+        // The server still serves a good peer.
+        let summary = try await SyncClient.syncOnce(host: "127.0.0.1", port: server.port, context: context(a))
+        #expect(summary.changesSent == 1 && summary.changesReceived == 1)
+        #expect(a.catalog.digest() == b.catalog.digest())
+        for id in fromA { #expect(b.chunks.chunks[id] != nil) }
+        for id in fromB { #expect(a.chunks.chunks[id] != nil) }
+    }
+
+    @Test func clientRefusesAServerThatIsNotAMember() async throws {
+        let a = TestNode("A", seed: 1, library: library, policy: .everything)
+        let b = TestNode("B", seed: 2, library: library, policy: .everything)
+        introduce([a, b])
+        a.importPhoto(1)
+        let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b))
+        defer { Task { await server.stop() } }
+        await #expect(throws: SyncError.self) {
+            _ = try await SyncClient.syncOnce(host: "127.0.0.1", port: server.port,
+                                              context: context(a, isMember: { _ in false }))
+        }
+        #expect(b.catalog.applyCalls == 0)
+    }
+}
