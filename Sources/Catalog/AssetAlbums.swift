@@ -12,3 +12,9 @@ extension Catalog {
         }
     }
 }
+
+extension AssetField {
+    /// Why `value` cannot be stored in this field (out of range, wrong kind), or nil when it can.
+    /// Importers drop such values from what a file claims instead of refusing the whole photo.
+    public func problem(with value: FieldValue) -> String? { validate(self, value) }
+}

@@ -154,12 +154,22 @@ extension HearthNode {
                     switch e.code {
                     case .unsupported, .toolMissing:
                         warning = "no thumbnail: \(e.message)"
+                    case _ where info.type == .video && info.durationSeconds != nil:
+                        // The container was understood (it has a duration): keep the video,
+                        // even when no frame of it can be decoded here.
+                        warning = e.message
                     default:
                         return .failed("\(name): \(e.message)")
                     }
                 }
             }
             var fields = Self.fields(from: info, bytes: original.size)
+            for (field, value) in fields.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                if let problem = field.problem(with: value) {
+                    fields[field] = nil
+                    warning = [warning, "ignored \(field): \(problem)"].compactMap { $0 }.joined(separator: "; ")
+                }
+            }
             if let m = motion {
                 let video = try chunks.store(fileAt: m)
                 newBytes += video.newBytes

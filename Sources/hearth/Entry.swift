@@ -7,6 +7,8 @@ import Node
 @main
 enum Entry {
     static func main() async {
+        // libvips prints decoder warnings for every odd file; import reports failures itself.
+        if ProcessInfo.processInfo.environment["HEARTH_DEBUG_MEDIA"] == nil { setenv("VIPS_WARNING", "0", 1) }
         do {
             var command = try Hearth.parseAsRoot(extractGlobalHome(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
