@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each prints its figures beside its anchor, as ratios from the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product bench-chunks --product bench-catalog --product bench-media --product hearth
+BIN=$(swift build -c release --show-bin-path)
+echo "== chunk store";  "$BIN/bench-chunks"
+echo "== catalog";      "$BIN/bench-catalog" --assets "${CATALOG_ASSETS:-1000000}"
+echo "== media";        "$BIN/bench-media"
+echo "== import";       bash scripts/bench-import.sh
+if [ -f scripts/bench-sync.sh ]; then echo "== sync"; bash scripts/bench-sync.sh; fi
