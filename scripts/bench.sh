@@ -2,7 +2,7 @@
 # Runs every benchmark; each prints its figures beside its anchor, as ratios from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product bench-chunks --product bench-catalog --product bench-media --product hearth
+for p in bench-chunks bench-catalog bench-media hearth; do swift build -c release --product "$p"; done
 BIN=$(swift build -c release --show-bin-path)
 echo "== chunk store";  "$BIN/bench-chunks"
 echo "== catalog";      "$BIN/bench-catalog" --assets "${CATALOG_ASSETS:-1000000}"
