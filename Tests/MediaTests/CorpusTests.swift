@@ -50,7 +50,7 @@ enum CorpusFloors {
         "format": 0.995, "date": 0.95, "offset": 1.0, "gps": 0.99, "altitude": 0.99, "orientation": 0.985,
         "make": 0.97, "model": 0.98, "lensmodel": 0.8, "dimensions": 0.985, "duration": 0.9, "projection": 1.0,
         "motion": 1.0, "contentid": 1.0, "rating": 1.0, "fnumber": 0.96, "exposuretime": 0.95,
-        "focallength": 0.98, "iso": 0.85,
+        "focallength": 0.98, "iso": 0.85, "tags": 0.9, "description": 0.9,
     ]
 }
 
@@ -119,6 +119,22 @@ private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file
     if let r = e["Rating"] as? Int, !isVideo, format != "CR3" {
         a.check("rating", format: format, file: file, info.rating == r || (r == 0 && info.rating == nil),
                 "got \(String(describing: info.rating)) want \(r)")
+    }
+    func list(_ key: String) -> [String]? {
+        if let l = e[key] as? [Any] { return l.map { "\($0)" } }
+        if let v = e[key] { return ["\(v)"] }
+        return nil
+    }
+    if !isVideo, let want = list("Subject") ?? list("Keywords") {
+        // Immich's order puts digiKam:TagsList / lr:hierarchicalSubject ("People/Marie Curie") before
+        // dc:subject, which is what ExifTool's Subject shows: the leaves must match then.
+        let leaves = info.tags.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+        a.check("tags", format: format, file: file, info.tags == want || leaves == want, "got \(info.tags) want \(want)")
+    }
+    if !isVideo, let want = e["Description"] as? String, !want.trimmingCharacters(in: .whitespaces).isEmpty {
+        a.check("description", format: format, file: file,
+                info.description?.trimmingCharacters(in: .whitespaces) == want.trimmingCharacters(in: .whitespaces),
+                "got \(String(describing: info.description)) want \(want)")
     }
     for (key, got) in [("FNumber", info.fNumber), ("ExposureTime", info.exposureTime), ("FocalLength", info.focalLength)] {
         if let want = num(key), want > 0, want < 1e6 {

@@ -140,10 +140,17 @@ struct MetadataTests {
     }
 
     @Test func samsungTrailerMotionPhoto() throws {
-        let file = Fixtures.tinyJPEG + Array("MotionPhoto_Data".utf8) + Fixtures.fakeMP4
+        // SEF directory: "SEFH", version, count, one entry; then its length and "SEFT".
+        let sef = Array("SEFH".utf8) + [107, 0, 0, 0, 1, 0, 0, 0] + [0, 0, 0x30, 0x0A] + [UInt8](repeating: 0, count: 8)
+        let trailer = sef + [UInt8(sef.count), 0, 0, 0] + Array("SEFT".utf8)
+        let file = Fixtures.tinyJPEG + Array("MotionPhoto_Data".utf8) + Fixtures.fakeMP4 + trailer
         let info = try MediaReader.read(path: Fixtures.temporaryFile("20190704_123456.jpg", file))
         #expect(info.motion == MotionInfo(kind: .samsungTrailer, videoOffset: Int64(Fixtures.tinyJPEG.count + 16),
-                                          videoLength: Int64(Fixtures.fakeMP4.count)))
+                                          videoLength: Int64(Fixtures.fakeMP4.count + trailer.count)))
+        #expect(info.takenAt?.source == .fileName)
+        // Without the SEFT trailer the marker is not looked for.
+        let plain = Fixtures.tinyJPEG + Array("MotionPhoto_Data".utf8) + Fixtures.fakeMP4
+        #expect(try MediaReader.read(path: Fixtures.temporaryFile("x.jpg", plain)).motion == nil)
     }
 
     @Test func xmpCoordinates() {

@@ -57,6 +57,9 @@ public enum MediaReader {
             var fields = exifFields ?? ExifFields()
             fields.fill(from: view.basics())
             exifFields = fields
+            let blocks = view.embeddedBlocks()
+            scan.xmp += blocks.xmp.map { [$0] } ?? []
+            scan.iptc = blocks.iptc
         }
         var fallbackDate: CaptureDate?
         if let exif = exifFields {
@@ -84,6 +87,8 @@ public enum MediaReader {
             if embedded.description == nil { embedded.description = parsed.caption }
             if embedded.date == nil || !embedded.dateHasTime, let date = parsed.date { embedded.date = date }
         }
+        // Immich reads XMP dc:description before EXIF ImageDescription.
+        if let d = embedded.description { info.description = d }
         apply(embedded, to: &info, override: false)
         if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
         if info.takenAt == nil { info.takenAt = fallbackDate }

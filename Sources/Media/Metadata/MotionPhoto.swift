@@ -12,8 +12,12 @@ enum MotionPhoto {
         return MotionInfo(kind: .googleMotionPhoto, videoOffset: offset, videoLength: lengthFromEnd)
     }
 
-    /// Samsung JPEG: the MP4 follows a `MotionPhoto_Data` marker after the JPEG's EOI.
+    /// Samsung JPEG: the MP4 follows a `MotionPhoto_Data` marker after the JPEG's EOI, and the
+    /// file ends with Samsung's "SEFT" trailer directory. Only files ending in "SEFT" are scanned,
+    /// so ordinary JPEGs cost one 4-byte read. The length runs to the end of the file (the SEF
+    /// directory after the MP4 is ignored by players), as ente's motion-photo manifest counts it.
     static func samsungTrailer(file: FileSource, after imageEnd: Int64) -> MotionInfo? {
+        guard file.size > 8, file.read(at: file.size - 4, count: 4) == Array("SEFT".utf8) else { return nil }
         var offset = max(imageEnd, 0)
         let window = 1 << 20
         let end = min(file.size, imageEnd + maxTrailerScan)
