@@ -22,6 +22,44 @@ public enum MediaReader {
             throw MediaError(.unsupportedFormat, "\(file.name): not a photo or video Hearth can read (starts with \(describe(head)))")
         }
         var info = MediaInfo(format: format)
+        var (scan, boxes, exifFields) = try scanContainer(format, head: head, file: file)
+        info.width = scan.width
+        info.height = scan.height
+        var fallbackDate: CaptureDate?
+        if let exif = exifFields {
+            fallbackDate = apply(exif, to: &info, useDimensions: format == .tiff || format == .dng || format == .cr3)
+        }
+        if format.isRaw { RawReader.read(path: path, into: &info, haveExif: exifFields != nil) }
+        if format.type == .video {
+            do {
+                let json = try VideoProbe.probe(path: path, name: file.name)
+                VideoProbe.apply(json, to: &info)
+            } catch where error.code == .malformed {
+                // ffprobe cannot parse it: keep the format, as ExifTool does for damaged videos.
+            }
+        }
+        if format.type == .image, info.width == nil, exifFields == nil, scan.xmp.isEmpty {
+            throw MediaError(.malformed, "\(file.name): looks like \(format.rawValue.uppercased()) but its header is damaged")
+        }
+        let embedded = embeddedXMP(&scan)
+        // Immich reads XMP dc:description before EXIF ImageDescription.
+        if let d = embedded.description { info.description = d }
+        apply(embedded, to: &info, override: false)
+        if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
+        if info.takenAt == nil { info.takenAt = fallbackDate }
+        motion(&info, embedded: embedded, scan: scan, boxes: boxes, file: file)
+        if info.takenAt == nil, let local = DateParsing.fromFileName(file.name) {
+            info.takenAt = CaptureDate(localSeconds: local, offsetMinutes: nil, source: .fileName)
+        }
+        if info.takenAt == nil, let mtime = fileModified {
+            info.takenAt = CaptureDate(localSeconds: mtime, offsetMinutes: 0, source: .fileModified)
+        }
+        return info
+    }
+
+    /// Finds the metadata blocks of one container: EXIF (decoded), XMP and IPTC (raw), size.
+    private static func scanContainer(_ format: MediaFormat, head: ArraySlice<UInt8>, file: FileSource)
+        throws(MediaError) -> (ContainerScan, [ISOBMFF.Box], ExifFields?) {
         var scan = ContainerScan()
         var boxes: [ISOBMFF.Box] = []
         var exifFields: ExifFields?
@@ -50,10 +88,9 @@ public enum MediaReader {
             }
         default: break
         }
-        info.width = scan.width
-        info.height = scan.height
         if let tiff = scan.exifTIFF { exifFields = ExifReader.read(tiff: tiff) }
         if [.tiff, .dng, .nef, .arw, .cr2].contains(format), let view = TIFFView(bytes: head) {
+            // libexif stops at 64 KiB; big TIFFs keep IFD0 after the strips.
             var fields = exifFields ?? ExifFields()
             fields.fill(from: view.basics())
             exifFields = fields
@@ -61,22 +98,11 @@ public enum MediaReader {
             scan.xmp += blocks.xmp.map { [$0] } ?? []
             scan.iptc = blocks.iptc
         }
-        var fallbackDate: CaptureDate?
-        if let exif = exifFields {
-            fallbackDate = apply(exif, to: &info, useDimensions: format == .tiff || format == .dng || format == .cr3)
-        }
-        if format.isRaw { RawReader.read(path: path, into: &info, haveExif: exifFields != nil) }
-        if format.type == .video {
-            do {
-                let json = try VideoProbe.probe(path: path, name: file.name)
-                VideoProbe.apply(json, to: &info)
-            } catch where error.code == .malformed {
-                // ffprobe cannot parse it: keep the format, as ExifTool does for damaged videos.
-            }
-        }
-        if format.type == .image, info.width == nil, exifFields == nil, scan.xmp.isEmpty {
-            throw MediaError(.malformed, "\(file.name): looks like \(format.rawValue.uppercased()) but its header is damaged")
-        }
+        return (scan, boxes, exifFields)
+    }
+
+    /// Embedded XMP packets merged in file order, then IPTC filling their gaps.
+    private static func embeddedXMP(_ scan: inout ContainerScan) -> XMPFields {
         var embedded = XMPFields()
         for packet in scan.xmp {
             if let p = XMPPacket.parse(packet) { merge(XMPFields(p), into: &embedded) }
@@ -87,19 +113,7 @@ public enum MediaReader {
             if embedded.description == nil { embedded.description = parsed.caption }
             if embedded.date == nil || !embedded.dateHasTime, let date = parsed.date { embedded.date = date }
         }
-        // Immich reads XMP dc:description before EXIF ImageDescription.
-        if let d = embedded.description { info.description = d }
-        apply(embedded, to: &info, override: false)
-        if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
-        if info.takenAt == nil { info.takenAt = fallbackDate }
-        motion(&info, embedded: embedded, scan: scan, boxes: boxes, file: file)
-        if info.takenAt == nil, let local = DateParsing.fromFileName(file.name) {
-            info.takenAt = CaptureDate(localSeconds: local, offsetMinutes: nil, source: .fileName)
-        }
-        if info.takenAt == nil, let mtime = fileModified {
-            info.takenAt = CaptureDate(localSeconds: mtime, offsetMinutes: 0, source: .fileModified)
-        }
-        return info
+        return embedded
     }
 
     /// The sidecar next to a file, if one exists: `IMG_1234.jpg.xmp`, then `IMG_1234.xmp`.
