@@ -12,6 +12,10 @@ struct CorpusTests {
         }
         var a = Agreement()
         var unreadable: [String] = []
+        var count = 0
+        var videos = 0
+        let clock = ContinuousClock()
+        let started = clock.now
         for entry in Corpus.expected(root) {
             guard let path = entry["SourceFile"] as? String, !path.hasPrefix("bad-input/"),
                   let type = entry["FileType"] as? String, let formats = Corpus.formats[type] else { continue }
@@ -20,12 +24,16 @@ struct CorpusTests {
                 // ExifTool read each file alone, so no sidecar here (exiftool-t/XMP.xmp would shadow XMP.jpg).
                 let info = try MediaReader.read(path: url.path)
                 compare(info, entry, format: type, file: path, into: &a)
+                count += 1
+                if info.type == .video { videos += 1 }
                 a.check("format", format: type, file: path, formats.contains(info.format), "\(info.format)")
             } catch {
                 unreadable.append("\(path): \(error)")
                 a.check("format", format: type, file: path, false, "error \(error)")
             }
         }
+        let elapsed = clock.now - started
+        print("read \(count) files (\(videos) videos through ffprobe) in \(elapsed)")
         print(a.table())
         print("disagreements (\(a.misses.count)):\n  " + a.misses.joined(separator: "\n  "))
         print("unreadable (\(unreadable.count)):\n  " + unreadable.joined(separator: "\n  "))
@@ -177,6 +185,29 @@ struct CorpusFileTests {
             #expect(elapsed < .seconds(15), "\(url.lastPathComponent) took \(elapsed)")
         }
         print("bad-input: \(files.count) files, \(read) read, \(refused) refused with MediaError \(codes.sorted { $0.key < $1.key })")
+    }
+
+    /// Everything in the corpus, listed by ExifTool or not (models, annotations, text): info or MediaError.
+    @Test func everyCorpusFileReadsOrRefuses() throws {
+        guard let root = Corpus.root else {
+            print("CorpusTests: skipped full sweep, no corpus")
+            return
+        }
+        let paths = (FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []).sorted()
+        var read = 0, refused = 0
+        for relative in paths {
+            let url = root.appendingPathComponent(relative)
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            do {
+                let info = try MediaReader.read(path: url.path)
+                #expect(info.mimeType == info.format.mimeType)
+                read += 1
+            } catch {
+                refused += 1
+            }
+        }
+        print("corpus sweep: \(read) read, \(refused) refused with MediaError")
+        #expect(read > 300)
     }
 
     @Test func motionPhotosMatchManifest() throws {
