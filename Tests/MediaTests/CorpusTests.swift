@@ -75,7 +75,9 @@ private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file
         let got = info.takenAt
         let ok: Bool
         if isVideo {
-            ok = got.flatMap { $0.utcSeconds } == want.local - Int64(want.offset ?? 0) * 60
+            // ExifTool gives QuickTime dates in UTC, RIFF (AVI) dates as local time. Pentax.avi differs by 34 s:
+            // ExifTool shows the RIFF IDIT (12:14:00), ffprobe the camera's own chunk (12:14:34).
+            ok = got.map { $0.utcSeconds ?? $0.localSeconds } == want.local - Int64(want.offset ?? 0) * 60
         } else {
             ok = got?.localSeconds == want.local && got?.source != .fileName && got?.source != .fileModified
         }
