@@ -9,18 +9,30 @@ import Foundation
 /// Capture date precedence: EXIF → XMP → video container → file name → `fileModified`.
 /// A sidecar's fields (date, GPS, description, rating, tags) override the embedded ones, as Immich does.
 public enum MediaReader {
-    /// Bytes of a file read for metadata (motion trailers are scanned separately).
+    /// Bytes of a file read for metadata (motion trailers and ISOBMFF boxes are read separately).
     static let headBytes = 16 << 20
+
+    /// TIFF-structured files can keep IFDs anywhere, so they get the most; JPEG/PNG/WebP keep
+    /// metadata before the image data; ISOBMFF files and videos are read box by box or by ffprobe.
+    static func headBytes(for format: MediaFormat) -> Int {
+        if format.isRaw || format == .tiff { return headBytes }
+        switch format.type {
+        case .video?: return 65_536
+        default: return [.heic, .heif, .avif].contains(format) ? 65_536 : 4 << 20
+        }
+    }
     static let maxBoxBytes = 16 << 20
 
     public static func read(path: String, sidecar: String? = nil, fileModified: Int64? = nil) throws(MediaError) -> MediaInfo {
         let file = try FileSource(path: path)
-        let head = file.read(at: 0, count: headBytes)[...]
-        guard !head.isEmpty else { throw MediaError(.truncated, "\(file.name): the file is empty") }
-        let format = MediaFormat.sniff(Array(head.prefix(65_536)))
+        let sniffed = file.read(at: 0, count: 65_536)
+        guard !sniffed.isEmpty else { throw MediaError(.truncated, "\(file.name): the file is empty") }
+        let format = MediaFormat.sniff(sniffed)
         guard format != .unknown else {
-            throw MediaError(.unsupportedFormat, "\(file.name): not a photo or video Hearth can read (starts with \(describe(head)))")
+            throw MediaError(.unsupportedFormat, "\(file.name): not a photo or video Hearth can read (starts with \(describe(sniffed[...])))")
         }
+        let wanted = headBytes(for: format)
+        let head = wanted <= sniffed.count ? sniffed[...] : file.read(at: 0, count: wanted)[...]
         var info = MediaInfo(format: format)
         var (scan, boxes, exifFields) = try scanContainer(format, head: head, file: file)
         info.width = scan.width
