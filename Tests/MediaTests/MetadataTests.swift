@@ -246,6 +246,27 @@ struct MetadataTests {
         #expect(pairs == [.init(still: "/p/IMG_1.HEIC", video: "/p/x/VIDEO.MOV"), .init(still: "/p/IMG_2.JPG", video: "/p/IMG_2.MOV")])
     }
 
+    @Test func matroskaHeader() {
+        func element(_ id: [UInt8], _ body: [UInt8]) -> [UInt8] { id + [0x80 | UInt8(body.count)] + body }
+        let duration = withUnsafeBytes(of: (1500.0).bitPattern.bigEndian, Array.init)
+        let dateNs = UInt64(86_400) * 1_000_000_000  // one day after 2001-01-01
+        let info = element([0x15, 0x49, 0xA9, 0x66],
+                           element([0x2A, 0xD7, 0xB1], [0x0F, 0x42, 0x40]) + element([0x44, 0x89], duration)
+                           + element([0x44, 0x61], withUnsafeBytes(of: dateNs.bigEndian, Array.init)))
+        let video = element([0xE0], element([0xB0], [0x02, 0x80]) + element([0xBA], [0x01, 0xE0]))
+        let tracks = element([0x16, 0x54, 0xAE, 0x6B], element([0xAE], element([0x86], Array("V_VP9".utf8)) + video))
+        // Segment with the "unknown size" marker, as live recorders write it.
+        let file = element([0x1A, 0x45, 0xDF, 0xA3], element([0x42, 0x82], Array("webm".utf8)))
+            + [0x18, 0x53, 0x80, 0x67, 0xFF] + info + tracks
+        var parsed = MediaInfo(format: .mkv)
+        Matroska.apply(file[...], to: &parsed)
+        #expect(parsed.durationSeconds == 1.5)
+        #expect(parsed.width == 640 && parsed.height == 480)
+        #expect(parsed.videoCodec == "V_VP9")
+        #expect(parsed.takenAt == CaptureDate(localSeconds: 978_307_200 + 86_400, offsetMinutes: 0, source: .video))
+        for length in 0..<file.count { Matroska.apply(file.prefix(length), to: &parsed) }
+    }
+
     @Test func videoHelpers() {
         let p = VideoProbe.iso6709("+52.4597+013.3220+051.178/")
         #expect(p?.0 == 52.4597 && p?.1 == 13.322 && p?.2 == 51.178)

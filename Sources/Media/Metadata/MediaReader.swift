@@ -47,7 +47,8 @@ public enum MediaReader {
                 let json = try VideoProbe.probe(path: path, name: file.name)
                 VideoProbe.apply(json, to: &info)
             } catch where error.code == .malformed {
-                // ffprobe cannot parse it: keep the format, as ExifTool does for damaged videos.
+                // ffprobe refuses it: read what the container header says, as ExifTool does.
+                if format == .mkv { Matroska.apply(file.read(at: 0, count: 1 << 20)[...], to: &info) }
             }
         }
         if format.type == .image, info.width == nil, exifFields == nil, scan.xmp.isEmpty {

@@ -106,8 +106,9 @@ enum VideoProbe {
         info.model = tags["com.apple.quicktime.model"] ?? tags["model"]
     }
 
+    /// "30000/1001" (rates) or "8:9" (aspect ratios).
     private static func fraction(_ text: String) -> Double? {
-        let parts = text.split(separator: "/")
+        let parts = text.split(whereSeparator: { $0 == "/" || $0 == ":" })
         guard parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), b != 0 else { return Double(text) }
         return a / b
     }
