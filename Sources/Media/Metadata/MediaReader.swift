@@ -41,7 +41,7 @@ public enum MediaReader {
         if let exif = exifFields {
             fallbackDate = apply(exif, to: &info, useDimensions: format == .tiff || format == .dng || format == .cr3)
         }
-        if format.isRaw { RawReader.read(path: path, into: &info, haveExif: exifFields != nil) }
+        if format.isRaw { RawReader.read(path: path, into: &info) }
         if format.type == .video {
             do {
                 let json = try VideoProbe.probe(path: path, name: file.name)
@@ -256,8 +256,7 @@ public enum MediaReader {
             info.motion = m
         } else if let m = MotionPhoto.samsungHEIF(boxes: boxes) {
             info.motion = m
-        } else if info.format == .jpeg, let end = scan.imageEnd ?? Optional(0),
-                  let m = MotionPhoto.samsungTrailer(file: file, after: Int64(end)) {
+        } else if info.format == .jpeg, let m = MotionPhoto.samsungTrailer(file: file) {
             info.motion = m
         }
     }
