@@ -227,6 +227,36 @@ struct MetadataTests {
         }
     }
 
+    /// Every byte-level parser on seeded random input, and on random input behind each one's magic.
+    @Test func parsersSurviveRandomBytes() {
+        var g = SplitMix64(seed: 7)
+        let prefixes: [[UInt8]] = [[0xFF, 0xD8, 0xFF, 0xE1], [0x89] + Array("PNG\r\n\u{1A}\n".utf8), Array("RIFF\0\0\0\0WEBP".utf8),
+                                   [0xFF, 0x0A], Array("II*\0".utf8), Array("MM\0*".utf8), [0x1A, 0x45, 0xDF, 0xA3], []]
+        for round in 0..<3000 {
+            let count = Int(g.next() % 600)
+            let bytes = prefixes[round % prefixes.count] + (0..<count).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+            let b = bytes[...]
+            _ = MediaFormat.sniff(bytes)
+            _ = JPEGScanner.scan(b)
+            _ = PNGScanner.scan(b)
+            _ = WebPScanner.scan(b)
+            _ = JXLScanner.scan(b)
+            _ = GIFScanner.scan(b)
+            _ = HEIFMeta.parse(metaBody: b)
+            _ = ISOBMFF.children(of: b)
+            _ = IPTC.parse(b)
+            _ = IPTC.fromPhotoshop(b)
+            _ = RawContainers.rw2(b)
+            _ = TIFFView(bytes: b)?.basics()
+            _ = TIFFView(bytes: b)?.embeddedBlocks()
+            _ = ExifReader.read(tiff: b)
+            _ = AppleMakerNote.contentIdentifier(Array("Apple iOS\0\0\u{1}MM".utf8)[...] + b)
+            var info = MediaInfo(format: .mkv)
+            Matroska.apply(b, to: &info)
+            if round % 10 == 0 { _ = XMPPacket.parse(b) }
+        }
+    }
+
     @Test func livePhotoPairing() {
         var still = MediaInfo(format: .heic)
         still.contentIdentifier = "A"
