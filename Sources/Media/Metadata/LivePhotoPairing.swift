@@ -3,6 +3,11 @@ public enum LivePhotoPairing {
     public struct Pair: Sendable, Equatable {
         public var still: String
         public var video: String
+
+        public init(still: String, video: String) {
+            self.still = still
+            self.video = video
+        }
     }
 
     /// Matches each HEIC/JPEG still to a MOV/MP4 by Apple ContentIdentifier, then, for the

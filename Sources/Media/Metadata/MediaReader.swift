@@ -23,6 +23,11 @@ public enum MediaReader {
     }
     static let maxBoxBytes = 16 << 20
 
+    /// - Parameters:
+    ///   - sidecar: an XMP sidecar to apply over the embedded values (see `sidecarPath(for:)`).
+    ///   - fileModified: the file's mtime in seconds since 1970 UTC, the last capture-date fallback.
+    /// - Throws: `MediaError` naming the file: cannot open, not a supported format, damaged header,
+    ///   ffprobe missing or too slow. Damaged metadata inside a readable file is skipped, not thrown.
     public static func read(path: String, sidecar: String? = nil, fileModified: Int64? = nil) throws(MediaError) -> MediaInfo {
         let file = try FileSource(path: path)
         let sniffed = file.read(at: 0, count: 65_536)
