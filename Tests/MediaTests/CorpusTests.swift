@@ -6,19 +6,19 @@ import Testing
 @Suite("Corpus", .serialized)
 struct CorpusTests {
     @Test func agreesWithExifTool() throws {
-        guard let root = Corpus.root else {
+        guard let root = MetadataCorpus.root else {
             print("CorpusTests: skipped, no corpus (set HEARTH_CORPUS or put it at ../shared/corpus)")
             return
         }
-        var a = Agreement()
+        var a = MetadataAgreement()
         var unreadable: [String] = []
         var count = 0
         var videos = 0
         let clock = ContinuousClock()
         let started = clock.now
-        for entry in Corpus.expected(root) {
+        for entry in MetadataCorpus.expected(root) {
             guard let path = entry["SourceFile"] as? String, !path.hasPrefix("bad-input/"),
-                  let type = entry["FileType"] as? String, let formats = Corpus.formats[type] else { continue }
+                  let type = entry["FileType"] as? String, let formats = MetadataCorpus.formats[type] else { continue }
             let url = root.appendingPathComponent(path)
             do {
                 // ExifTool read each file alone, so no sidecar here (exiftool-t/XMP.xmp would shadow XMP.jpg).
@@ -37,7 +37,7 @@ struct CorpusTests {
         print(a.table())
         print("disagreements (\(a.misses.count)):\n  " + a.misses.joined(separator: "\n  "))
         print("unreadable (\(unreadable.count)):\n  " + unreadable.joined(separator: "\n  "))
-        for (field, floor) in CorpusFloors.fields {
+        for (field, floor) in MetadataCorpusFloors.fields {
             #expect(a.rate(field) >= floor, "\(field) agreement \(a.rate(field)) fell below \(floor)")
         }
     }
@@ -54,7 +54,7 @@ struct CorpusTests {
 /// - Matroska.mkv is ExifTool's header-only sample: ffprobe refuses it, Hearth's EBML fallback reads it.
 /// - Pentax.avi: see the video date comparison.
 /// - FujiFilm.raf is a stripped sample: ExifTool reports its 8×8 preview, libraw the sensor size.
-enum CorpusFloors {
+enum MetadataCorpusFloors {
     static let fields: [String: Double] = [
         "format": 0.995, "date": 0.955, "offset": 1.0, "gps": 0.99, "altitude": 0.99, "orientation": 0.985,
         "make": 0.97, "model": 0.98, "lensmodel": 0.8, "dimensions": 0.995, "duration": 0.99, "projection": 1.0,
@@ -63,7 +63,7 @@ enum CorpusFloors {
     ]
 }
 
-private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file: String, into a: inout Agreement) {
+private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file: String, into a: inout MetadataAgreement) {
     func num(_ key: String) -> Double? {
         if let d = e[key] as? Double { return d }
         if let i = e[key] as? Int { return Double(i) }
@@ -162,7 +162,7 @@ private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file
 struct CorpusFileTests {
     /// Crashers of other parsers: each must give info or a MediaError, quickly.
     @Test func badInputNeverCrashesOrHangs() throws {
-        guard let root = Corpus.root else {
+        guard let root = MetadataCorpus.root else {
             print("CorpusTests: skipped bad-input, no corpus (set HEARTH_CORPUS or put it at ../shared/corpus)")
             return
         }
@@ -192,7 +192,7 @@ struct CorpusFileTests {
 
     /// Everything in the corpus, listed by ExifTool or not (models, annotations, text): info or MediaError.
     @Test func everyCorpusFileReadsOrRefuses() throws {
-        guard let root = Corpus.root else {
+        guard let root = MetadataCorpus.root else {
             print("CorpusTests: skipped full sweep, no corpus")
             return
         }
@@ -214,7 +214,7 @@ struct CorpusFileTests {
     }
 
     @Test func motionPhotosMatchManifest() throws {
-        guard let root = Corpus.root else {
+        guard let root = MetadataCorpus.root else {
             print("CorpusTests: skipped motion photos, no corpus")
             return
         }
@@ -246,7 +246,7 @@ struct CorpusFileTests {
     }
 
     @Test func livePhotoPairIsPaired() throws {
-        guard let root = Corpus.root else {
+        guard let root = MetadataCorpus.root else {
             print("CorpusTests: skipped Live Photo pairing, no corpus")
             return
         }
