@@ -2,7 +2,7 @@ import Foundation
 @testable import Media
 
 /// Locates the shared media corpus: `HEARTH_CORPUS`, else `../shared/corpus` beside the package root.
-enum Corpus {
+enum MetadataCorpus {
     static var root: URL? {
         if let env = ProcessInfo.processInfo.environment["HEARTH_CORPUS"], !env.isEmpty {
             let url = URL(fileURLWithPath: env)
@@ -32,7 +32,7 @@ enum Corpus {
 }
 
 /// Counts agreement per field and per format, and keeps the disagreements for the report.
-struct Agreement {
+struct MetadataAgreement {
     var fields: [String: (agree: Int, total: Int)] = [:]
     var formats: [String: (agree: Int, total: Int)] = [:]
     var misses: [String] = []

@@ -3,7 +3,7 @@ import Testing
 @testable import Media
 
 /// Small files the metadata tests build themselves (no corpus needed).
-enum Fixtures {
+enum MetadataFixtures {
     /// An 8×8 black baseline JPEG with no metadata.
     static let tinyJPEG: [UInt8] = [
         0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x10, 0x0B, 0x0C, 0x0E, 0x0C, 0x0A, 0x10, 0x0E, 0x0D, 0x0E, 0x12,

@@ -11,8 +11,8 @@ struct MetadataTests {
             takenAt: CaptureDate(localSeconds: Self.july4, offsetMinutes: 120, source: .exif),
             latitude: -33.856784, longitude: 151.215297, altitude: -12.5, orientation: 6,
             make: "Hearth", model: "Test Camera")
-        let jpeg = try ExifWriter.insert(fields, into: Fixtures.tinyJPEG)
-        let info = try MediaReader.read(path: Fixtures.temporaryFile("photo.jpg", jpeg))
+        let jpeg = try ExifWriter.insert(fields, into: MetadataFixtures.tinyJPEG)
+        let info = try MediaReader.read(path: MetadataFixtures.temporaryFile("photo.jpg", jpeg))
         #expect(info.format == .jpeg)
         #expect(info.mimeType == "image/jpeg")
         #expect(info.takenAt == CaptureDate(localSeconds: Self.july4, offsetMinutes: 120, source: .exif))
@@ -28,10 +28,10 @@ struct MetadataTests {
     }
 
     @Test func writerReplacesAnExistingExifBlock() throws {
-        let first = try ExifWriter.insert(ExifWriter.Fields(make: "One"), into: Fixtures.tinyJPEG)
+        let first = try ExifWriter.insert(ExifWriter.Fields(make: "One"), into: MetadataFixtures.tinyJPEG)
         let second = try ExifWriter.insert(ExifWriter.Fields(make: "Two"), into: first)
         #expect(second.count == first.count)
-        let info = try MediaReader.read(path: Fixtures.temporaryFile("twice.jpg", second))
+        let info = try MediaReader.read(path: MetadataFixtures.temporaryFile("twice.jpg", second))
         #expect(info.make == "Two")
         #expect(throws: MediaError.self) { try ExifWriter.insert(ExifWriter.Fields(), into: [0x89, 0x50, 0x4E, 0x47]) }
     }
@@ -58,12 +58,12 @@ struct MetadataTests {
     }
 
     @Test func fileNameAndMtimeFallbacks() throws {
-        let named = try MediaReader.read(path: Fixtures.temporaryFile("IMG_20190704_123456.jpg", Fixtures.tinyJPEG),
+        let named = try MediaReader.read(path: MetadataFixtures.temporaryFile("IMG_20190704_123456.jpg", MetadataFixtures.tinyJPEG),
                                          fileModified: 1_000)
         #expect(named.takenAt == CaptureDate(localSeconds: Self.july4, offsetMinutes: nil, source: .fileName))
-        let plain = try MediaReader.read(path: Fixtures.temporaryFile("plain.jpg", Fixtures.tinyJPEG), fileModified: 1_000)
+        let plain = try MediaReader.read(path: MetadataFixtures.temporaryFile("plain.jpg", MetadataFixtures.tinyJPEG), fileModified: 1_000)
         #expect(plain.takenAt == CaptureDate(localSeconds: 1_000, offsetMinutes: 0, source: .fileModified))
-        let none = try MediaReader.read(path: Fixtures.temporaryFile("plain.jpg", Fixtures.tinyJPEG))
+        let none = try MediaReader.read(path: MetadataFixtures.temporaryFile("plain.jpg", MetadataFixtures.tinyJPEG))
         #expect(none.takenAt == nil)
     }
 
@@ -78,15 +78,15 @@ struct MetadataTests {
     }
 
     @Test func xmpSidecarOverridesEmbedded() throws {
-        let embedded = Fixtures.xmpPacket("""
+        let embedded = MetadataFixtures.xmpPacket("""
         <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
             xmp:Rating="2" xmp:CreateDate="2018-01-02T03:04:05">
           <dc:description><rdf:Alt><rdf:li xml:lang="x-default">embedded words</rdf:li></rdf:Alt></dc:description>
           <dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>sun</rdf:li></rdf:Bag></dc:subject>
         </rdf:Description>
         """)
-        let jpeg = Fixtures.withAPP1(Fixtures.tinyJPEG, JPEGScanner.xmpSignature + embedded)
-        let path = Fixtures.temporaryFile("IMG_1234.jpg", jpeg)
+        let jpeg = MetadataFixtures.withAPP1(MetadataFixtures.tinyJPEG, JPEGScanner.xmpSignature + embedded)
+        let path = MetadataFixtures.temporaryFile("IMG_1234.jpg", jpeg)
         let alone = try MediaReader.read(path: path)
         #expect(alone.rating == 2)
         #expect(alone.description == "embedded words")
@@ -94,7 +94,7 @@ struct MetadataTests {
         #expect(alone.takenAt == CaptureDate(localSeconds: DateParsing.seconds(2018, 1, 2, 3, 4, 5)!, offsetMinutes: nil, source: .xmp))
 
         // A sidecar with other prefixes for the same namespaces, in element form.
-        let sidecar = Fixtures.xmpPacket("""
+        let sidecar = MetadataFixtures.xmpPacket("""
         <rdf:Description rdf:about="" xmlns:ns1="http://ns.adobe.com/xap/1.0/" xmlns:e="http://ns.adobe.com/exif/1.0/"
             xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/">
           <ns1:Rating>5</ns1:Rating>
@@ -117,7 +117,7 @@ struct MetadataTests {
     }
 
     @Test func xmpTagPrecedenceAndGoogleMotionPhoto() throws {
-        let xmp = Fixtures.xmpPacket("""
+        let xmp = MetadataFixtures.xmpPacket("""
         <rdf:Description rdf:about="" xmlns:GCamera="http://ns.google.com/photos/1.0/camera/"
             xmlns:Container="http://ns.google.com/photos/1.0/container/" xmlns:Item="http://ns.google.com/photos/1.0/container/item/"
             xmlns:GPano="http://ns.google.com/photos/1.0/panorama/" xmlns:dc="http://purl.org/dc/elements/1.1/"
@@ -127,23 +127,30 @@ struct MetadataTests {
           <digiKam:TagsList><rdf:Seq><rdf:li>Family/Ann</rdf:li></rdf:Seq></digiKam:TagsList>
           <Container:Directory><rdf:Seq>
             <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary" Item:Length="0"/></rdf:li>
-            <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto" Item:Length="\(Fixtures.fakeMP4.count)"/></rdf:li>
+            <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto" Item:Length="\(MetadataFixtures.fakeMP4.count)"/></rdf:li>
           </rdf:Seq></Container:Directory>
         </rdf:Description>
         """)
-        let still = Fixtures.withAPP1(Fixtures.tinyJPEG, JPEGScanner.xmpSignature + xmp)
-        let info = try MediaReader.read(path: Fixtures.temporaryFile("PXL_motion.jpg", still + Fixtures.fakeMP4))
+        let still = MetadataFixtures.withAPP1(MetadataFixtures.tinyJPEG, JPEGScanner.xmpSignature + xmp)
+        let info = try MediaReader.read(path: MetadataFixtures.temporaryFile("PXL_motion.jpg", still + MetadataFixtures.fakeMP4))
         #expect(info.tags == ["Family/Ann"])
         #expect(info.projection == "equirectangular")
         #expect(info.motion == MotionInfo(kind: .googleMotionPhoto, videoOffset: Int64(still.count),
-                                          videoLength: Int64(Fixtures.fakeMP4.count)))
+                                          videoLength: Int64(MetadataFixtures.fakeMP4.count)))
     }
 
     @Test func samsungTrailerMotionPhoto() throws {
-        let file = Fixtures.tinyJPEG + Array("MotionPhoto_Data".utf8) + Fixtures.fakeMP4
-        let info = try MediaReader.read(path: Fixtures.temporaryFile("20190704_123456.jpg", file))
-        #expect(info.motion == MotionInfo(kind: .samsungTrailer, videoOffset: Int64(Fixtures.tinyJPEG.count + 16),
-                                          videoLength: Int64(Fixtures.fakeMP4.count)))
+        // SEF directory: "SEFH", version, count, one entry; then its length and "SEFT".
+        let sef = Array("SEFH".utf8) + [107, 0, 0, 0, 1, 0, 0, 0] + [0, 0, 0x30, 0x0A] + [UInt8](repeating: 0, count: 8)
+        let trailer = sef + [UInt8(sef.count), 0, 0, 0] + Array("SEFT".utf8)
+        let file = MetadataFixtures.tinyJPEG + Array("MotionPhoto_Data".utf8) + MetadataFixtures.fakeMP4 + trailer
+        let info = try MediaReader.read(path: MetadataFixtures.temporaryFile("20190704_123456.jpg", file))
+        #expect(info.motion == MotionInfo(kind: .samsungTrailer, videoOffset: Int64(MetadataFixtures.tinyJPEG.count + 16),
+                                          videoLength: Int64(MetadataFixtures.fakeMP4.count + trailer.count)))
+        #expect(info.takenAt?.source == .fileName)
+        // Without the SEFT trailer the marker is not looked for.
+        let plain = MetadataFixtures.tinyJPEG + Array("MotionPhoto_Data".utf8) + MetadataFixtures.fakeMP4
+        #expect(try MediaReader.read(path: MetadataFixtures.temporaryFile("x.jpg", plain)).motion == nil)
     }
 
     @Test func xmpCoordinates() {
@@ -155,11 +162,11 @@ struct MetadataTests {
     }
 
     @Test func heifBoxTree() throws {
-        let tiff = try Fixtures.exifTIFF(ExifWriter.Fields(
+        let tiff = try MetadataFixtures.exifTIFF(ExifWriter.Fields(
             takenAt: CaptureDate(localSeconds: Self.july4, offsetMinutes: -300, source: .exif), make: "Apple", model: "iPhone"))
-        let heic = Fixtures.syntheticHEIC(exif: tiff)
+        let heic = MetadataFixtures.syntheticHEIC(exif: tiff)
         #expect(MediaFormat.sniff(heic) == .heic)
-        let info = try MediaReader.read(path: Fixtures.temporaryFile("IMG_0001.HEIC", heic))
+        let info = try MediaReader.read(path: MetadataFixtures.temporaryFile("IMG_0001.HEIC", heic))
         #expect(info.format == .heic)
         #expect(info.mimeType == "image/heic")
         #expect(info.width == 4032 && info.height == 3024)
@@ -169,27 +176,27 @@ struct MetadataTests {
     }
 
     @Test func sniffsByMagicNotExtension() throws {
-        let path = Fixtures.temporaryFile("IMG_0001.HEIC", Fixtures.tinyJPEG)
+        let path = MetadataFixtures.temporaryFile("IMG_0001.HEIC", MetadataFixtures.tinyJPEG)
         #expect(try MediaReader.read(path: path).format == .jpeg)
         #expect(MediaFormat.sniff(Array("GIF89a".utf8) + [1, 0, 2, 0]) == .gif)
         #expect(MediaFormat.sniff(Array("RIFF\0\0\0\0WEBPVP8 ".utf8)) == .webp)
-        #expect(MediaFormat.sniff(Fixtures.fakeMP4) == .mp4)
-        #expect(MediaFormat.sniff(Fixtures.box("ftyp", Array("qt  ".utf8) + [0, 0, 0, 0])) == .mov)
+        #expect(MediaFormat.sniff(MetadataFixtures.fakeMP4) == .mp4)
+        #expect(MediaFormat.sniff(MetadataFixtures.box("ftyp", Array("qt  ".utf8) + [0, 0, 0, 0])) == .mov)
         #expect(MediaFormat.sniff([0x1A, 0x45, 0xDF, 0xA3]) == .mkv)
         #expect(MediaFormat.sniff(Array("hello world".utf8)) == .unknown)
     }
 
     @Test func garbageAndTruncatedInputsThrowMediaError() throws {
-        let text = Fixtures.temporaryFile("notes.jpg", Array("just some text, not a photo".utf8))
+        let text = MetadataFixtures.temporaryFile("notes.jpg", Array("just some text, not a photo".utf8))
         let error = try #require(throws: MediaError.self) { try MediaReader.read(path: text) }
         #expect(error.code == .unsupportedFormat)
         #expect(error.message.hasPrefix("notes.jpg: "))
-        let empty = try #require(throws: MediaError.self) { try MediaReader.read(path: Fixtures.temporaryFile("empty.heic", [])) }
+        let empty = try #require(throws: MediaError.self) { try MediaReader.read(path: MetadataFixtures.temporaryFile("empty.heic", [])) }
         #expect(empty.code == .truncated)
         let missing = try #require(throws: MediaError.self) { try MediaReader.read(path: "/nonexistent/IMG_9.jpg") }
         #expect(missing.code == .cannotOpen && missing.message.hasPrefix("IMG_9.jpg"))
         let headOnly = try #require(throws: MediaError.self) {
-            try MediaReader.read(path: Fixtures.temporaryFile("cut.heic", Array(Fixtures.box("ftyp", Array("heic".utf8) + [0, 0, 0, 0]))))
+            try MediaReader.read(path: MetadataFixtures.temporaryFile("cut.heic", Array(MetadataFixtures.box("ftyp", Array("heic".utf8) + [0, 0, 0, 0]))))
         }
         #expect(headOnly.code == .malformed)
     }
@@ -199,10 +206,10 @@ struct MetadataTests {
     @Test func everyPrefixAndSeededCorruptionIsSafe() throws {
         let jpeg = try ExifWriter.insert(ExifWriter.Fields(
             takenAt: CaptureDate(localSeconds: Self.july4, offsetMinutes: 60, source: .exif),
-            latitude: 1, longitude: 2, altitude: 3, orientation: 3, make: "A", model: "B"), into: Fixtures.tinyJPEG)
-        let heic = Fixtures.syntheticHEIC(exif: try Fixtures.exifTIFF(ExifWriter.Fields(make: "Apple")))
-        var generator = SplitMix64(seed: 0x4845_4152_5448)
-        let path = Fixtures.temporaryFile("scratch", [])
+            latitude: 1, longitude: 2, altitude: 3, orientation: 3, make: "A", model: "B"), into: MetadataFixtures.tinyJPEG)
+        let heic = MetadataFixtures.syntheticHEIC(exif: try MetadataFixtures.exifTIFF(ExifWriter.Fields(make: "Apple")))
+        var generator = MetadataRandom(seed: 0x4845_4152_5448)
+        let path = MetadataFixtures.temporaryFile("scratch", [])
         func attempt(_ bytes: [UInt8]) {
             FileManager.default.createFile(atPath: path, contents: Data(bytes))
             _ = try? MediaReader.read(path: path)
@@ -217,6 +224,36 @@ struct MetadataTests {
                 }
                 attempt(bytes)
             }
+        }
+    }
+
+    /// Every byte-level parser on seeded random input, and on random input behind each one's magic.
+    @Test func parsersSurviveRandomBytes() {
+        var g = MetadataRandom(seed: 7)
+        let prefixes: [[UInt8]] = [[0xFF, 0xD8, 0xFF, 0xE1], [0x89] + Array("PNG\r\n\u{1A}\n".utf8), Array("RIFF\0\0\0\0WEBP".utf8),
+                                   [0xFF, 0x0A], Array("II*\0".utf8), Array("MM\0*".utf8), [0x1A, 0x45, 0xDF, 0xA3], []]
+        for round in 0..<3000 {
+            let count = Int(g.next() % 600)
+            let bytes = prefixes[round % prefixes.count] + (0..<count).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+            let b = bytes[...]
+            _ = MediaFormat.sniff(bytes)
+            _ = JPEGScanner.scan(b)
+            _ = PNGScanner.scan(b)
+            _ = WebPScanner.scan(b)
+            _ = JXLScanner.scan(b)
+            _ = GIFScanner.scan(b)
+            _ = HEIFMeta.parse(metaBody: b)
+            _ = ISOBMFF.children(of: b)
+            _ = IPTC.parse(b)
+            _ = IPTC.fromPhotoshop(b)
+            _ = RawContainers.rw2(b)
+            _ = TIFFView(bytes: b)?.basics()
+            _ = TIFFView(bytes: b)?.embeddedBlocks()
+            _ = ExifReader.read(tiff: b)
+            _ = AppleMakerNote.contentIdentifier(Array("Apple iOS\0\0\u{1}MM".utf8)[...] + b)
+            var info = MediaInfo(format: .mkv)
+            Matroska.apply(b, to: &info)
+            if round % 10 == 0 { _ = XMPPacket.parse(b) }
         }
     }
 
@@ -239,6 +276,27 @@ struct MetadataTests {
         #expect(pairs == [.init(still: "/p/IMG_1.HEIC", video: "/p/x/VIDEO.MOV"), .init(still: "/p/IMG_2.JPG", video: "/p/IMG_2.MOV")])
     }
 
+    @Test func matroskaHeader() {
+        func element(_ id: [UInt8], _ body: [UInt8]) -> [UInt8] { id + [0x80 | UInt8(body.count)] + body }
+        let duration = withUnsafeBytes(of: (1500.0).bitPattern.bigEndian, Array.init)
+        let dateNs = UInt64(86_400) * 1_000_000_000  // one day after 2001-01-01
+        let info = element([0x15, 0x49, 0xA9, 0x66],
+                           element([0x2A, 0xD7, 0xB1], [0x0F, 0x42, 0x40]) + element([0x44, 0x89], duration)
+                           + element([0x44, 0x61], withUnsafeBytes(of: dateNs.bigEndian, Array.init)))
+        let video = element([0xE0], element([0xB0], [0x02, 0x80]) + element([0xBA], [0x01, 0xE0]))
+        let tracks = element([0x16, 0x54, 0xAE, 0x6B], element([0xAE], element([0x86], Array("V_VP9".utf8)) + video))
+        // Segment with the "unknown size" marker, as live recorders write it.
+        let file = element([0x1A, 0x45, 0xDF, 0xA3], element([0x42, 0x82], Array("webm".utf8)))
+            + [0x18, 0x53, 0x80, 0x67, 0xFF] + info + tracks
+        var parsed = MediaInfo(format: .mkv)
+        Matroska.apply(file[...], to: &parsed)
+        #expect(parsed.durationSeconds == 1.5)
+        #expect(parsed.width == 640 && parsed.height == 480)
+        #expect(parsed.videoCodec == "V_VP9")
+        #expect(parsed.takenAt == CaptureDate(localSeconds: 978_307_200 + 86_400, offsetMinutes: 0, source: .video))
+        for length in 0..<file.count { Matroska.apply(file.prefix(length), to: &parsed) }
+    }
+
     @Test func videoHelpers() {
         let p = VideoProbe.iso6709("+52.4597+013.3220+051.178/")
         #expect(p?.0 == 52.4597 && p?.1 == 13.322 && p?.2 == 51.178)
@@ -253,7 +311,7 @@ struct MetadataTests {
 }
 
 /// A seeded generator so the corruption test is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
+struct MetadataRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -6,8 +6,6 @@ struct ContainerScan {
     var iptc: ArraySlice<UInt8>?
     var width: Int?
     var height: Int?
-    /// Where the image data ends (JPEG EOI after the scan), when known: trailers start here.
-    var imageEnd: Int?
     /// Orientation implied by HEIF irot when EXIF says nothing.
     var heifOrientation: Int?
 }

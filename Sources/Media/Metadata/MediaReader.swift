@@ -9,19 +9,75 @@ import Foundation
 /// Capture date precedence: EXIF → XMP → video container → file name → `fileModified`.
 /// A sidecar's fields (date, GPS, description, rating, tags) override the embedded ones, as Immich does.
 public enum MediaReader {
-    /// Bytes of a file read for metadata (motion trailers are scanned separately).
+    /// Bytes of a file read for metadata (motion trailers and ISOBMFF boxes are read separately).
     static let headBytes = 16 << 20
+
+    /// TIFF-structured files can keep IFDs anywhere, so they get the most; JPEG/PNG/WebP keep
+    /// metadata before the image data; ISOBMFF files and videos are read box by box or by ffprobe.
+    static func headBytes(for format: MediaFormat) -> Int {
+        if format.isRaw || format == .tiff { return headBytes }
+        switch format.type {
+        case .video?: return 65_536
+        default: return [.heic, .heif, .avif].contains(format) ? 65_536 : 4 << 20
+        }
+    }
     static let maxBoxBytes = 16 << 20
 
+    /// - Parameters:
+    ///   - sidecar: an XMP sidecar to apply over the embedded values (see `sidecarPath(for:)`).
+    ///   - fileModified: the file's mtime in seconds since 1970 UTC, the last capture-date fallback.
+    /// - Throws: `MediaError` naming the file: cannot open, not a supported format, damaged header,
+    ///   ffprobe missing or too slow. Damaged metadata inside a readable file is skipped, not thrown.
     public static func read(path: String, sidecar: String? = nil, fileModified: Int64? = nil) throws(MediaError) -> MediaInfo {
         let file = try FileSource(path: path)
-        let head = file.read(at: 0, count: headBytes)[...]
-        guard !head.isEmpty else { throw MediaError(.truncated, "\(file.name): the file is empty") }
-        let format = MediaFormat.sniff(Array(head.prefix(65_536)))
+        let sniffed = file.read(at: 0, count: 65_536)
+        guard !sniffed.isEmpty else { throw MediaError(.truncated, "\(file.name): the file is empty") }
+        let format = MediaFormat.sniff(sniffed)
         guard format != .unknown else {
-            throw MediaError(.unsupportedFormat, "\(file.name): not a photo or video Hearth can read (starts with \(describe(head)))")
+            throw MediaError(.unsupportedFormat, "\(file.name): not a photo or video Hearth can read (starts with \(describe(sniffed[...])))")
         }
+        let wanted = headBytes(for: format)
+        let head = wanted <= sniffed.count ? sniffed[...] : file.read(at: 0, count: wanted)[...]
         var info = MediaInfo(format: format)
+        var (scan, boxes, exifFields) = try scanContainer(format, head: head, file: file)
+        info.width = scan.width
+        info.height = scan.height
+        var fallbackDate: CaptureDate?
+        if let exif = exifFields {
+            fallbackDate = apply(exif, to: &info, useDimensions: format == .tiff || format == .dng || format == .cr3)
+        }
+        if format.isRaw { RawReader.read(path: path, into: &info) }
+        if format.type == .video {
+            do {
+                let json = try VideoProbe.probe(path: path, name: file.name)
+                VideoProbe.apply(json, to: &info)
+            } catch where error.code == .malformed {
+                // ffprobe refuses it: read what the container header says, as ExifTool does.
+                if format == .mkv { Matroska.apply(file.read(at: 0, count: 1 << 20)[...], to: &info) }
+            }
+        }
+        if format.type == .image, info.width == nil, exifFields == nil, scan.xmp.isEmpty {
+            throw MediaError(.malformed, "\(file.name): looks like \(format.rawValue.uppercased()) but its header is damaged")
+        }
+        let embedded = embeddedXMP(&scan)
+        // Immich reads XMP dc:description before EXIF ImageDescription.
+        if let d = embedded.description { info.description = d }
+        apply(embedded, to: &info, override: false)
+        if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
+        if info.takenAt == nil { info.takenAt = fallbackDate }
+        motion(&info, embedded: embedded, scan: scan, boxes: boxes, file: file)
+        if info.takenAt == nil, let local = DateParsing.fromFileName(file.name) {
+            info.takenAt = CaptureDate(localSeconds: local, offsetMinutes: nil, source: .fileName)
+        }
+        if info.takenAt == nil, let mtime = fileModified {
+            info.takenAt = CaptureDate(localSeconds: mtime, offsetMinutes: 0, source: .fileModified)
+        }
+        return info
+    }
+
+    /// Finds the metadata blocks of one container: EXIF (decoded), XMP and IPTC (raw), size.
+    private static func scanContainer(_ format: MediaFormat, head: ArraySlice<UInt8>, file: FileSource)
+        throws(MediaError) -> (ContainerScan, [ISOBMFF.Box], ExifFields?) {
         var scan = ContainerScan()
         var boxes: [ISOBMFF.Box] = []
         var exifFields: ExifFields?
@@ -50,30 +106,21 @@ public enum MediaReader {
             }
         default: break
         }
-        info.width = scan.width
-        info.height = scan.height
         if let tiff = scan.exifTIFF { exifFields = ExifReader.read(tiff: tiff) }
         if [.tiff, .dng, .nef, .arw, .cr2].contains(format), let view = TIFFView(bytes: head) {
+            // libexif stops at 64 KiB; big TIFFs keep IFD0 after the strips.
             var fields = exifFields ?? ExifFields()
             fields.fill(from: view.basics())
             exifFields = fields
+            let blocks = view.embeddedBlocks()
+            scan.xmp += blocks.xmp.map { [$0] } ?? []
+            scan.iptc = blocks.iptc
         }
-        var fallbackDate: CaptureDate?
-        if let exif = exifFields {
-            fallbackDate = apply(exif, to: &info, useDimensions: format == .tiff || format == .dng || format == .cr3)
-        }
-        if format.isRaw { RawReader.read(path: path, into: &info, haveExif: exifFields != nil) }
-        if format.type == .video {
-            do {
-                let json = try VideoProbe.probe(path: path, name: file.name)
-                VideoProbe.apply(json, to: &info)
-            } catch where error.code == .malformed {
-                // ffprobe cannot parse it: keep the format, as ExifTool does for damaged videos.
-            }
-        }
-        if format.type == .image, info.width == nil, exifFields == nil, scan.xmp.isEmpty {
-            throw MediaError(.malformed, "\(file.name): looks like \(format.rawValue.uppercased()) but its header is damaged")
-        }
+        return (scan, boxes, exifFields)
+    }
+
+    /// Embedded XMP packets merged in file order, then IPTC filling their gaps.
+    private static func embeddedXMP(_ scan: inout ContainerScan) -> XMPFields {
         var embedded = XMPFields()
         for packet in scan.xmp {
             if let p = XMPPacket.parse(packet) { merge(XMPFields(p), into: &embedded) }
@@ -84,17 +131,7 @@ public enum MediaReader {
             if embedded.description == nil { embedded.description = parsed.caption }
             if embedded.date == nil || !embedded.dateHasTime, let date = parsed.date { embedded.date = date }
         }
-        apply(embedded, to: &info, override: false)
-        if let sidecar, let fields = readSidecar(sidecar) { apply(fields, to: &info, override: true) }
-        if info.takenAt == nil { info.takenAt = fallbackDate }
-        motion(&info, embedded: embedded, scan: scan, boxes: boxes, file: file)
-        if info.takenAt == nil, let local = DateParsing.fromFileName(file.name) {
-            info.takenAt = CaptureDate(localSeconds: local, offsetMinutes: nil, source: .fileName)
-        }
-        if info.takenAt == nil, let mtime = fileModified {
-            info.takenAt = CaptureDate(localSeconds: mtime, offsetMinutes: 0, source: .fileModified)
-        }
-        return info
+        return embedded
     }
 
     /// The sidecar next to a file, if one exists: `IMG_1234.jpg.xmp`, then `IMG_1234.xmp`.
@@ -224,8 +261,7 @@ public enum MediaReader {
             info.motion = m
         } else if let m = MotionPhoto.samsungHEIF(boxes: boxes) {
             info.motion = m
-        } else if info.format == .jpeg, let end = scan.imageEnd ?? Optional(0),
-                  let m = MotionPhoto.samsungTrailer(file: file, after: Int64(end)) {
+        } else if info.format == .jpeg, let m = MotionPhoto.samsungTrailer(file: file) {
             info.motion = m
         }
     }

@@ -52,6 +52,22 @@ enum RawContainers {
 }
 
 extension TIFFView {
+    /// XMP (tag 700) and IPTC-NAA (tag 33723) stored in IFD0.
+    func embeddedBlocks() -> (xmp: ArraySlice<UInt8>?, iptc: ArraySlice<UInt8>?) {
+        guard let ifd0 = ifd0Offset else { return (nil, nil) }
+        var xmp: ArraySlice<UInt8>?, iptc: ArraySlice<UInt8>?
+        for e in entries(at: ifd0) where e.tag == 0x02BC || e.tag == 0x83BB {
+            // IPTC is often typed LONG: count is then in 4-byte units.
+            let unit = e.type == 4 ? 4 : 1
+            guard e.count > 0, e.count <= XMPPacket.maxBytes / unit else { continue }
+            let length = e.count * unit
+            let start = length <= 4 ? e.valueOffset : (u32(e.valueOffset) ?? -1)
+            guard let block = bytes.sub(start, length) else { continue }
+            if e.tag == 0x02BC { xmp = block } else { iptc = block }
+        }
+        return (xmp, iptc)
+    }
+
     /// IFD0 basics for TIFFs whose tags libexif could not reach (it stops at 64 KiB).
     func basics() -> ExifFields {
         var f = ExifFields()

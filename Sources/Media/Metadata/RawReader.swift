@@ -6,7 +6,7 @@ internal import CRaw
 
 /// RAW metadata through libraw (`libraw_open_file` reads headers only, no demosaicing).
 enum RawReader {
-    static func read(path: String, into info: inout MediaInfo, haveExif: Bool) {
+    static func read(path: String, into info: inout MediaInfo) {
         guard let handle = libraw_init(0) else { return }
         defer { libraw_close(handle) }
         guard libraw_open_file(handle, path) == LIBRAW_SUCCESS.rawValue else { return }

@@ -93,8 +93,9 @@ enum VideoProbe {
         if let stamp = tags["com.apple.quicktime.creationdate"].flatMap(DateParsing.iso8601), stamp.offset != nil {
             info.takenAt = CaptureDate(localSeconds: stamp.local, offsetMinutes: stamp.offset, source: .video)
         } else if let stamp = tags["creation_time"].flatMap(DateParsing.iso8601), stamp.local > 0 {
-            // QuickTime/MP4 creation times are UTC.
-            info.takenAt = CaptureDate(localSeconds: stamp.local, offsetMinutes: 0, source: .video)
+            // QuickTime/MP4 creation times are UTC and ffprobe marks them "Z"; AVI's IDIT is a
+            // camera's local time with no zone, so the offset stays unknown.
+            info.takenAt = CaptureDate(localSeconds: stamp.local, offsetMinutes: stamp.offset, source: .video)
         }
         if let location = tags["com.apple.quicktime.location.iso6709"] ?? tags["location"],
            let point = iso6709(location) {
@@ -105,8 +106,9 @@ enum VideoProbe {
         info.model = tags["com.apple.quicktime.model"] ?? tags["model"]
     }
 
+    /// "30000/1001" (rates) or "8:9" (aspect ratios).
     private static func fraction(_ text: String) -> Double? {
-        let parts = text.split(separator: "/")
+        let parts = text.split(whereSeparator: { $0 == "/" || $0 == ":" })
         guard parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), b != 0 else { return Double(text) }
         return a / b
     }
