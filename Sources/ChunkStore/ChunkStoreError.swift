@@ -30,6 +30,8 @@ public struct ChunkStoreError: Error, CustomStringConvertible, Sendable, Equatab
         case objectMismatch
         /// A pack file has a wrong magic number or an unknown version.
         case badPack
+        /// Another `ChunkStore` (in this or another process) has the directory open.
+        case busy
         /// The index database failed.
         case database
         /// Any other I/O failure.

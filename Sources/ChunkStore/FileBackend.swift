@@ -23,6 +23,9 @@ final class FileBackend: ChunkBackend {
 
     let directory: String
     let db: DatabaseQueue
+    /// Holds an exclusive `flock` on `directory/lock`: two writers appending to the same pack
+    /// would interleave records.
+    private let lockFD: Int32
     /// Size of every indexed pack whose file exists.
     var packSizes: [Int64: Int64] = [:]
     /// Open descriptors, at most `maxOpenPacks` (plus the ones the batch touches).
@@ -46,6 +49,12 @@ final class FileBackend: ChunkBackend {
     init(directory: String) throws {
         self.directory = directory
         try FileIO.makeDirectories(directory + "/packs")
+        let lockPath = directory + "/lock"
+        lockFD = try FileIO.openFile(lockPath, O_RDWR | O_CREAT)
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            close(lockFD)
+            throw ChunkStoreError(.busy, "\(directory): the chunk store is already open in another process (or twice in this one)")
+        }
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -70,13 +79,21 @@ final class FileBackend: ChunkBackend {
                     """)
             }
         } catch {
+            close(lockFD)
             throw Self.mapDatabaseError(error, dbPath)
         }
-        try recover()
+        do {
+            try recover()
+        } catch {
+            for fd in fds.values { close(fd) }
+            close(lockFD)
+            throw error
+        }
     }
 
     deinit {
         for fd in fds.values { close(fd) }
+        close(lockFD)
     }
 
     // MARK: Paths and descriptors

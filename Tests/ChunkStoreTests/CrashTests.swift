@@ -58,10 +58,12 @@ import Testing
     @Test func packFileWithoutIndexRowIsDeleted() throws {
         var f = try Fixture(.file)
         _ = try f.store.store(bytes: [1])
-        let backend = fileBackend(f)
-        // Crash right after a new pack was created and written, before its first commit.
-        backend.rollSize = 0
-        _ = try [UInt8](repeating: 5, count: 1000).withUnsafeBytes { try backend.append(Blake2b.hash256([5]), $0) }
+        do {
+            let backend = fileBackend(f)
+            // Crash right after a new pack was created and written, before its first commit.
+            backend.rollSize = 0
+            _ = try [UInt8](repeating: 5, count: 1000).withUnsafeBytes { try backend.append(Blake2b.hash256([5]), $0) }
+        }
         #expect(f.packFiles.count == 2)
         try f.reopen()
         #expect(f.packFiles.count == 1)
@@ -132,6 +134,14 @@ import Testing
             guard let e = e as? ChunkStoreError else { return false }
             return e.code == .diskFull && e.message.contains("/dev/full")
         }
+    }
+
+    @Test func secondOpenOfTheSameDirectoryIsRefused() throws {
+        let f = try Fixture(.file)
+        #expect {
+            try ChunkStore.open(directory: f.storeDir.path)
+        } throws: { ($0 as? ChunkStoreError)?.code == .busy }
+        #expect(try f.store.store(bytes: [1]).newChunks == 1)
     }
 
     @Test func damagedPackHeaderIsNotRewritten() throws {
