@@ -57,7 +57,7 @@ public struct ChunkStoreError: Error, CustomStringConvertible, Sendable, Equatab
         case ENOSPC, EDQUOT:
             return ChunkStoreError(.diskFull, "\(path): disk full while \(action) (\(reason)); free some space and retry")
         case ENOENT, EISDIR, ENOTDIR:
-            return ChunkStoreError(.unreadable, "\(path): cannot be \(action == "opening" ? "opened" : "used") (\(reason))")
+            return ChunkStoreError(.unreadable, "\(path): \(reason.lowercased()) (while \(action))")
         default:
             return ChunkStoreError(.io, "\(path): \(action) failed (\(reason))")
         }
