@@ -43,6 +43,15 @@ final class MemoryBackend: ChunkBackend {
         stagedOrder.removeAll()
     }
 
+    func mark() -> BatchMark {
+        BatchMark(stagedCount: stagedOrder.count, createdCount: 0, packSizes: [:])
+    }
+
+    func rollback(to mark: BatchMark) {
+        for id in stagedOrder[mark.stagedCount...] { staged[id] = nil }
+        stagedOrder.removeSubrange(mark.stagedCount...)
+    }
+
     func allIDs() throws -> [Hash256] {
         chunks.keys.sorted()
     }

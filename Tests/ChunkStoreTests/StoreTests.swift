@@ -191,3 +191,54 @@ func findSubsequence(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
     }
     return nil
 }
+
+@Suite struct BatchTests {
+    @Test(arguments: Backend.allCases)
+    func manyFilesInOneBatchWithPerFileErrors(_ backend: Backend) throws {
+        var f = try Fixture(backend)
+        let a = pseudoRandomBytes(2 * 1024 * 1024, seed: 60)
+        let b = a + pseudoRandomBytes(1000, seed: 61)
+        let paths = [f.scratch.write("a", a), f.scratch.path + "/gone.jpg", f.scratch.write("b", b), f.scratch.path,
+                     f.scratch.write("e", [])]
+        var progressed = Set<Int>()
+        let results = try f.store.store(filesAt: paths) { i, _ in progressed.insert(i) }
+        #expect(results.count == paths.count)
+        let objA = try results[0].get(), objB = try results[2].get()
+        #expect(objA.id == Blake2b.hash256(a) && objB.id == Blake2b.hash256(b))
+        #expect(objB.newChunks <= 1)
+        for (i, name) in [(1, "gone.jpg"), (3, f.scratch.path)] {
+            guard case .failure(let e) = results[i] else { Issue.record("file \(i) should fail"); continue }
+            #expect(e.message.contains(name))
+        }
+        #expect(try results[4].get().chunks.isEmpty)
+        #expect(progressed.isSuperset(of: [0, 2]))
+        if backend == .file { try f.reopen() }
+        #expect(try f.store.readObject(chunks: objB.chunks, expectedID: objB.id) == b)
+        #expect(try f.store.verify().isClean)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func rollbackToAMarkKeepsEarlierChunks(_ backend: Backend) throws {
+        var f = try Fixture(backend)
+        let before = try f.store.store(bytes: pseudoRandomBytes(300_000, seed: 62))
+        let x = pseudoRandomBytes(400_000, seed: 63), y = pseudoRandomBytes(400_000, seed: 64)
+        do {
+            let store = f.store.backendForTesting
+            if let file = store as? FileBackend { file.rollSize = 1_000_000 }
+            _ = try x.withUnsafeBytes { try store.append(Blake2b.hash256(x), $0) }
+            let mark = store.mark()
+            _ = try y.withUnsafeBytes { try store.append(Blake2b.hash256(y), $0) }
+            store.rollback(to: mark)
+            try store.commit()
+        }
+        if backend == .file {
+            #expect(f.packFiles.count == 1)
+            try f.reopen()
+        }
+        #expect(try f.store.readChunk(Blake2b.hash256(x)) == x)
+        #expect(try !f.store.hasChunk(Blake2b.hash256(y)))
+        #expect(try f.store.readChunk(before.id).count == 300_000)
+        #expect(try f.store.verify().isClean)
+        if backend == .file { #expect(try f.store.stats().packBytes == UInt64(f.packFiles.map(fileSize).reduce(0, +))) }
+    }
+}
