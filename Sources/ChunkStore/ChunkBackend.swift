@@ -21,6 +21,8 @@ protocol ChunkBackend: AnyObject {
     func rollback(to mark: BatchMark)
     /// Every indexed chunk id, sorted.
     func allIDs() throws -> [Hash256]
+    /// Drops chunks from the index so they count as missing (and can be fetched again).
+    func forget(_ ids: [Hash256]) throws -> Int
     func verify(progress: (UInt64, UInt64) -> Void) throws -> VerifyReport
     func gc(keep: Set<Hash256>, stop: GCStop?) throws -> GCReport
     func stats() throws -> ChunkStoreStats

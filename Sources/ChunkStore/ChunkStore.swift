@@ -172,6 +172,14 @@ public final class ChunkStore: @unchecked Sendable {
         try locked { try backend.verify(progress: progress ?? { _, _ in }) }
     }
 
+    /// Drops chunks (typically those `verify` found damaged) so that `missing(of:)` reports
+    /// them and sync fetches good copies; `putChunk` then stores them again.
+    /// - Returns: how many of `ids` were stored.
+    @discardableResult
+    public func forget(_ ids: [Hash256]) throws -> Int {
+        try locked { try backend.forget(ids) }
+    }
+
     /// Removes every chunk not in `keep`; packs left mostly empty are rewritten, empty ones deleted.
     public func gc(keep: Set<Hash256>) throws -> GCReport {
         try gc(keep: keep, stop: nil)

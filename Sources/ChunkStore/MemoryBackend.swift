@@ -56,6 +56,12 @@ final class MemoryBackend: ChunkBackend {
         chunks.keys.sorted()
     }
 
+    func forget(_ ids: [Hash256]) throws -> Int {
+        var n = 0
+        for id in Set(ids).sorted() where chunks.removeValue(forKey: id) != nil { n += 1 }
+        return n
+    }
+
     func verify(progress: (UInt64, UInt64) -> Void) throws -> VerifyReport {
         let ids = chunks.keys.sorted()
         let total = ids.reduce(UInt64(0)) { $0 + UInt64(chunks[$1]!.count) }
