@@ -243,16 +243,17 @@ final class FileBackend: ChunkBackend {
         }
         let path = absolutePath(pack)
         var head = [UInt8](repeating: 0, count: PackFormat.recordHeaderSize)
-        var data = [UInt8](repeating: 0, count: length)
+        let data: [UInt8]
         do {
             let h = try head.withUnsafeMutableBytes {
                 try FileIO.preadFull(fd, $0.baseAddress!, count: $0.count, at: offset - Int64($0.count), path: path)
             }
-            let d = try data.withUnsafeMutableBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return try FileIO.preadFull(fd, base, count: length, at: offset, path: path)
+            // Uninitialized: the read fills it, and a short read shrinks it.
+            data = try [UInt8](unsafeUninitializedCapacity: length) { buf, count in
+                guard let base = buf.baseAddress else { count = 0; return }
+                count = try FileIO.preadFull(fd, base, count: length, at: offset, path: path)
             }
-            if h < head.count || d < length {
+            if h < head.count || data.count < length {
                 return .missing("chunk \(id.hex) in \(name) at offset \(offset): the pack ends before the chunk does")
             }
         } catch {

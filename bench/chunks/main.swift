@@ -10,6 +10,7 @@
 //        object (the asset id) and every chunk (chunk ids)
 //   (b)  FastCDC chunking + object hash + chunk hashes, nothing written
 //   (c)  full store: chunk, hash, write packs, fsync, index (one file per commit)
+//   verify: re-read and re-hash every chunk of the store made by (c)
 //   (c") the same with `store(filesAt:)`, 100 files per fsync and commit
 //   gear FastCDC boundary search alone, on a buffer in memory
 //   b2sum / cp subprocesses over the same files, as an external anchor
@@ -171,6 +172,11 @@ let tC2 = try time {
     for f in list { _ = try store.store(fileAt: f.path) }
 }
 report("(c') store again (all chunks deduplicated)", tC2, anchor: tA)
+
+var verified = VerifyReport()
+let tV = try time { verified = try store.verify() }
+report("verify (re-hash every stored chunk)", tV, anchor: tA)
+if !verified.isClean { print("     verify found problems: \(verified.problems)") }
 
 let batchStore = try ChunkStore.open(directory: tempRoot + "/store-batched")
 let tC3 = try time {
