@@ -15,11 +15,24 @@ protocol ChunkBackend: AnyObject {
     func append(_ id: Hash256, _ bytes: UnsafeRawBufferPointer) throws -> Bool
     func commit() throws
     func rollback()
+    /// A point inside the open batch that `rollback(to:)` can return to.
+    func mark() -> BatchMark
+    /// Forgets what was staged after `mark`, keeping what was staged before it.
+    func rollback(to mark: BatchMark)
     /// Every indexed chunk id, sorted.
     func allIDs() throws -> [Hash256]
+    /// Drops chunks from the index so they count as missing (and can be fetched again).
+    func forget(_ ids: [Hash256]) throws -> Int
     func verify(progress: (UInt64, UInt64) -> Void) throws -> VerifyReport
     func gc(keep: Set<Hash256>, stop: GCStop?) throws -> GCReport
     func stats() throws -> ChunkStoreStats
+}
+
+struct BatchMark {
+    let stagedCount: Int
+    let createdCount: Int
+    /// Sizes of the packs the batch had touched at the mark.
+    let packSizes: [Int64: Int64]
 }
 
 /// Fault injection for tests: end `gc` after a step, as a crash would, leaving the

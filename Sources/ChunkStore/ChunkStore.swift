@@ -71,6 +71,31 @@ public final class ChunkStore: @unchecked Sendable {
         }
     }
 
+    /// Imports many files with one fsync and one index commit for all of them, which is what
+    /// makes importing thousands of small photos fast. A file that fails (unreadable, removed)
+    /// gets its error in its slot and costs the others nothing; an error of the store itself
+    /// (disk full, index failure) is thrown and nothing from this call is kept.
+    /// - Parameter progress: called with (index of the file, bytes of it processed so far).
+    public func store(filesAt paths: [String], progress: ((Int, UInt64) -> Void)? = nil) throws -> [Result<StoredObject, ChunkStoreError>] {
+        try batch {
+            var results: [Result<StoredObject, ChunkStoreError>] = []
+            for (i, path) in paths.enumerated() {
+                let mark = backend.mark()
+                do {
+                    let obj = try scanner.scanFile(path, progress: progress.map { p in { p(i, $0) } }) { id, bytes in
+                        try backend.append(id, bytes)
+                    }
+                    results.append(.success(obj))
+                } catch let e as ChunkStoreError where e.message.hasPrefix(path + ":") {
+                    // The input file failed (its errors name it first); store errors name packs.
+                    backend.rollback(to: mark)
+                    results.append(.failure(e))
+                }
+            }
+            return results
+        }
+    }
+
     /// Stores an object held in memory (a thumbnail or preview made on this node).
     public func store(bytes: [UInt8]) throws -> StoredObject {
         try batch {
@@ -145,6 +170,14 @@ public final class ChunkStore: @unchecked Sendable {
     /// - Parameter progress: called with (bytes checked, total bytes).
     public func verify(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerifyReport {
         try locked { try backend.verify(progress: progress ?? { _, _ in }) }
+    }
+
+    /// Drops chunks (typically those `verify` found damaged) so that `missing(of:)` reports
+    /// them and sync fetches good copies; `putChunk` then stores them again.
+    /// - Returns: how many of `ids` were stored.
+    @discardableResult
+    public func forget(_ ids: [Hash256]) throws -> Int {
+        try locked { try backend.forget(ids) }
     }
 
     /// Removes every chunk not in `keep`; packs left mostly empty are rewritten, empty ones deleted.

@@ -30,6 +30,8 @@ public struct ChunkStoreError: Error, CustomStringConvertible, Sendable, Equatab
         case objectMismatch
         /// A pack file has a wrong magic number or an unknown version.
         case badPack
+        /// Another `ChunkStore` (in this or another process) has the directory open.
+        case busy
         /// The index database failed.
         case database
         /// Any other I/O failure.
@@ -55,7 +57,7 @@ public struct ChunkStoreError: Error, CustomStringConvertible, Sendable, Equatab
         case ENOSPC, EDQUOT:
             return ChunkStoreError(.diskFull, "\(path): disk full while \(action) (\(reason)); free some space and retry")
         case ENOENT, EISDIR, ENOTDIR:
-            return ChunkStoreError(.unreadable, "\(path): cannot be \(action == "opening" ? "opened" : "used") (\(reason))")
+            return ChunkStoreError(.unreadable, "\(path): \(reason.lowercased()) (while \(action))")
         default:
             return ChunkStoreError(.io, "\(path): \(action) failed (\(reason))")
         }

@@ -19,7 +19,12 @@ extension ChunkStore {
         let temp = dir + "/." + FileIO.basename(of: path) + "." + String(expectedID.hex.prefix(16)) + ".partial"
         // A leftover with this exact name is a crashed export of the same object.
         if FileIO.exists(temp) { unlink(temp) }
-        let fd = try FileIO.openFile(temp, O_WRONLY | O_CREAT | O_EXCL, action: "creating")
+        let fd: Int32
+        do {
+            fd = try FileIO.openFile(temp, O_WRONLY | O_CREAT | O_EXCL, action: "creating")
+        } catch let e as ChunkStoreError {
+            throw ChunkStoreError(e.code, "cannot export to \(path): \(e.message)")
+        }
         var linked = false
         defer {
             close(fd)

@@ -93,6 +93,23 @@ extension FileBackend {
                 dead.append((raw, r["pack"], r["length"]))
             }
         }
+        try deleteRows(dead)
+        report.chunksRemoved = dead.count
+        report.bytesRemoved = UInt64(dead.reduce(Int64(0)) { $0 + $1.length })
+    }
+
+    /// Drops index rows (the bytes stay in their packs as garbage until gc).
+    func forget(_ ids: [Hash256]) throws -> Int {
+        precondition(staged.isEmpty, "forget inside an open batch")
+        var rows: [(id: Data, pack: Int64, length: Int64)] = []
+        for id in Set(ids).sorted() {
+            if let r = try row(id) { rows.append((Data(id.bytes), r.pack, Int64(r.length))) }
+        }
+        try deleteRows(rows)
+        return rows.count
+    }
+
+    private func deleteRows(_ dead: [(id: Data, pack: Int64, length: Int64)]) throws {
         guard !dead.isEmpty else { return }
         var perPack: [Int64: (count: Int64, bytes: Int64)] = [:]
         for d in dead {
@@ -106,27 +123,25 @@ extension FileBackend {
                                arguments: [t.count, t.bytes, p])
             }
         }
-        report.chunksRemoved = dead.count
-        report.bytesRemoved = UInt64(dead.reduce(Int64(0)) { $0 + $1.length })
     }
 
-    /// Stages copies of a pack's live chunks; the pack is dropped at commit only if every
-    /// chunk could be read back intact (a damaged chunk keeps its pack for verify to report).
+    /// Stages copies of a pack's live chunks, to be dropped at commit. A pack with a damaged
+    /// chunk is left as it is (its copies are undone) so that verify keeps reporting it.
     private func copyLive(of pack: Int64, report: inout GCReport) throws {
         let rows = try read { db in
             try Row.fetchAll(db, sql: "SELECT id, offset, length FROM chunk WHERE pack = ? ORDER BY offset", arguments: [pack])
         }
-        var allCopied = true
+        let start = mark()
         for r in rows {
-            guard let id = Hash256(bytes: [UInt8](r["id"] as Data)) else { allCopied = false; continue }
-            guard case .ok(let bytes) = readRecord(id, pack: pack, offset: r["offset"], length: r["length"]) else {
-                allCopied = false
-                continue
+            guard let id = Hash256(bytes: [UInt8](r["id"] as Data)),
+                  case .ok(let bytes) = readRecord(id, pack: pack, offset: r["offset"], length: r["length"]) else {
+                rollback(to: start)
+                return
             }
             try bytes.withUnsafeBytes { try appendRecord(id, $0) }
-            report.chunksMoved += 1
         }
-        if allCopied { packsToDrop.append(pack) }
+        report.chunksMoved += rows.count
+        packsToDrop.append(pack)
     }
 
     private func removePackFiles(_ ids: [Int64], report: inout GCReport) throws {

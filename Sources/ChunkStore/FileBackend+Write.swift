@@ -103,6 +103,32 @@ extension FileBackend {
         if active == nil { chooseActive() }
     }
 
+    func mark() -> BatchMark {
+        var sizes: [Int64: Int64] = [:]
+        for p in touched.keys { sizes[p] = packSizes[p] }
+        return BatchMark(stagedCount: staged.count, createdCount: createdPacks.count, packSizes: sizes)
+    }
+
+    /// Packs touched before the mark go back to their size at the mark; packs first touched
+    /// after it go back to their size before the batch; packs created after it are deleted.
+    func rollback(to mark: BatchMark) {
+        for s in staged[mark.stagedCount...] { stagedIDs.remove(s.id) }
+        staged.removeSubrange(mark.stagedCount...)
+        let lateCreated = createdPacks[mark.createdCount...]
+        createdPacks.removeSubrange(mark.createdCount...)
+        for p in lateCreated {
+            touched[p] = nil
+            closeAndRemove(p)
+        }
+        for (pack, before) in touched.sorted(by: { $0.key < $1.key }) {
+            let size = mark.packSizes[pack] ?? before
+            if mark.packSizes[pack] == nil { touched[pack] = nil }
+            if let fd = fds[pack] { try? FileIO.truncate(fd, to: size, path: absolutePath(pack)) }
+            packSizes[pack] = size
+        }
+        if active == nil { chooseActive() }
+    }
+
     private func clearBatch() {
         staged.removeAll()
         stagedIDs.removeAll()

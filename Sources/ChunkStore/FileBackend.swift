@@ -23,6 +23,9 @@ final class FileBackend: ChunkBackend {
 
     let directory: String
     let db: DatabaseQueue
+    /// Holds an exclusive `flock` on `directory/lock`: two writers appending to the same pack
+    /// would interleave records.
+    private let lockFD: Int32
     /// Size of every indexed pack whose file exists.
     var packSizes: [Int64: Int64] = [:]
     /// Open descriptors, at most `maxOpenPacks` (plus the ones the batch touches).
@@ -46,6 +49,12 @@ final class FileBackend: ChunkBackend {
     init(directory: String) throws {
         self.directory = directory
         try FileIO.makeDirectories(directory + "/packs")
+        let lockPath = directory + "/lock"
+        lockFD = try FileIO.openFile(lockPath, O_RDWR | O_CREAT)
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            close(lockFD)
+            throw ChunkStoreError(.busy, "\(directory): the chunk store is already open in another process (or twice in this one)")
+        }
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -70,13 +79,21 @@ final class FileBackend: ChunkBackend {
                     """)
             }
         } catch {
+            close(lockFD)
             throw Self.mapDatabaseError(error, dbPath)
         }
-        try recover()
+        do {
+            try recover()
+        } catch {
+            for fd in fds.values { close(fd) }
+            close(lockFD)
+            throw error
+        }
     }
 
     deinit {
         for fd in fds.values { close(fd) }
+        close(lockFD)
     }
 
     // MARK: Paths and descriptors
@@ -226,16 +243,17 @@ final class FileBackend: ChunkBackend {
         }
         let path = absolutePath(pack)
         var head = [UInt8](repeating: 0, count: PackFormat.recordHeaderSize)
-        var data = [UInt8](repeating: 0, count: length)
+        let data: [UInt8]
         do {
             let h = try head.withUnsafeMutableBytes {
                 try FileIO.preadFull(fd, $0.baseAddress!, count: $0.count, at: offset - Int64($0.count), path: path)
             }
-            let d = try data.withUnsafeMutableBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return try FileIO.preadFull(fd, base, count: length, at: offset, path: path)
+            // Uninitialized: the read fills it, and a short read shrinks it.
+            data = try [UInt8](unsafeUninitializedCapacity: length) { buf, count in
+                guard let base = buf.baseAddress else { count = 0; return }
+                count = try FileIO.preadFull(fd, base, count: length, at: offset, path: path)
             }
-            if h < head.count || d < length {
+            if h < head.count || data.count < length {
                 return .missing("chunk \(id.hex) in \(name) at offset \(offset): the pack ends before the chunk does")
             }
         } catch {

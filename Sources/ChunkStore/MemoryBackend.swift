@@ -43,8 +43,23 @@ final class MemoryBackend: ChunkBackend {
         stagedOrder.removeAll()
     }
 
+    func mark() -> BatchMark {
+        BatchMark(stagedCount: stagedOrder.count, createdCount: 0, packSizes: [:])
+    }
+
+    func rollback(to mark: BatchMark) {
+        for id in stagedOrder[mark.stagedCount...] { staged[id] = nil }
+        stagedOrder.removeSubrange(mark.stagedCount...)
+    }
+
     func allIDs() throws -> [Hash256] {
         chunks.keys.sorted()
+    }
+
+    func forget(_ ids: [Hash256]) throws -> Int {
+        var n = 0
+        for id in Set(ids).sorted() where chunks.removeValue(forKey: id) != nil { n += 1 }
+        return n
     }
 
     func verify(progress: (UInt64, UInt64) -> Void) throws -> VerifyReport {

@@ -58,10 +58,12 @@ import Testing
     @Test func packFileWithoutIndexRowIsDeleted() throws {
         var f = try Fixture(.file)
         _ = try f.store.store(bytes: [1])
-        let backend = fileBackend(f)
-        // Crash right after a new pack was created and written, before its first commit.
-        backend.rollSize = 0
-        _ = try [UInt8](repeating: 5, count: 1000).withUnsafeBytes { try backend.append(Blake2b.hash256([5]), $0) }
+        do {
+            let backend = fileBackend(f)
+            // Crash right after a new pack was created and written, before its first commit.
+            backend.rollSize = 0
+            _ = try [UInt8](repeating: 5, count: 1000).withUnsafeBytes { try backend.append(Blake2b.hash256([5]), $0) }
+        }
         #expect(f.packFiles.count == 2)
         try f.reopen()
         #expect(f.packFiles.count == 1)
@@ -134,6 +136,14 @@ import Testing
         }
     }
 
+    @Test func secondOpenOfTheSameDirectoryIsRefused() throws {
+        let f = try Fixture(.file)
+        #expect {
+            try ChunkStore.open(directory: f.storeDir.path)
+        } throws: { ($0 as? ChunkStoreError)?.code == .busy }
+        #expect(try f.store.store(bytes: [1]).newChunks == 1)
+    }
+
     @Test func damagedPackHeaderIsNotRewritten() throws {
         var f = try Fixture(.file)
         let a = try f.store.store(bytes: pseudoRandomBytes(300_000, seed: 45))
@@ -144,5 +154,65 @@ import Testing
         try f.reopen()
         #expect(try f.store.readChunk(a.id).count == 300_000, "chunks are checked by record header and hash, not the pack header")
         #expect(fileSize(pack) == data.count)
+    }
+}
+
+/// Whether `chattr +i` works here: an immutable directory refuses new entries even to root,
+/// which is how these tests provoke EPERM on a machine where they run as root.
+let immutableDirectoriesWork: Bool = {
+    let dir = TempDir()
+    guard chattr("+i", dir.path) else { return false }
+    defer { _ = chattr("-i", dir.path) }
+    return !FileManager.default.createFile(atPath: dir.path + "/probe", contents: nil)
+}()
+
+@discardableResult
+func chattr(_ flag: String, _ path: String) -> Bool {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chattr") else { return false }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+    p.arguments = [flag, path]
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}
+
+@Suite struct PermissionTests {
+    @Test(.enabled(if: immutableDirectoriesWork, "chattr +i is not available on this filesystem"))
+    func refusedPackCreationLeavesTheStoreConsistent() throws {
+        var f = try Fixture(.file)
+        let a = try f.store.store(bytes: pseudoRandomBytes(300_000, seed: 50))
+        (f.store.backendForTesting as! FileBackend).rollSize = 0
+        let packs = f.storeDir.path + "/packs"
+        #expect(chattr("+i", packs))
+        defer { chattr("-i", packs) }
+        #expect {
+            try f.store.store(bytes: pseudoRandomBytes(300_000, seed: 51))
+        } throws: { e in
+            guard let e = e as? ChunkStoreError else { return false }
+            return e.code == .permissionDenied && e.message.contains("packs/")
+        }
+        #expect(try f.store.stats().chunkCount == 1)
+        #expect(try f.store.verify().isClean)
+        chattr("-i", packs)
+        let b = try f.store.store(bytes: pseudoRandomBytes(300_000, seed: 52))
+        try f.reopen()
+        #expect(try f.store.readChunk(a.id).count == 300_000)
+        #expect(try f.store.readChunk(b.id).count == 300_000)
+    }
+
+    @Test(.enabled(if: immutableDirectoriesWork, "chattr +i is not available on this filesystem"))
+    func exportIntoAReadOnlyFolderNamesTheTarget() throws {
+        let f = try Fixture(.memory)
+        let obj = try f.store.store(bytes: [1, 2, 3])
+        #expect(chattr("+i", f.scratch.path))
+        defer { chattr("-i", f.scratch.path) }
+        #expect {
+            try f.store.export(chunks: obj.chunks, expectedID: obj.id, to: f.scratch.path + "/photo.jpg")
+        } throws: { e in
+            guard let e = e as? ChunkStoreError else { return false }
+            return e.code == .permissionDenied && e.message.contains("photo.jpg")
+        }
     }
 }

@@ -48,6 +48,7 @@ struct Fixture {
     /// Drops the store object and opens the directory again, as after a crash (file only).
     mutating func reopen() throws {
         precondition(backend == .file)
+        store = ChunkStore.inMemory()  // releases the directory lock first
         store = try ChunkStore.open(directory: storeDir.path)
     }
 

@@ -9,7 +9,9 @@
 //   (a2) BLAKE2b-256 twice over every byte: the floor for (b), which must hash the whole
 //        object (the asset id) and every chunk (chunk ids)
 //   (b)  FastCDC chunking + object hash + chunk hashes, nothing written
-//   (c)  full store: chunk, hash, write packs, fsync, index
+//   (c)  full store: chunk, hash, write packs, fsync, index (one file per commit)
+//   verify: re-read and re-hash every chunk of the store made by (c)
+//   (c") the same with `store(filesAt:)`, 100 files per fsync and commit
 //   gear FastCDC boundary search alone, on a buffer in memory
 //   b2sum / cp subprocesses over the same files, as an external anchor
 import ChunkStore
@@ -170,6 +172,21 @@ let tC2 = try time {
     for f in list { _ = try store.store(fileAt: f.path) }
 }
 report("(c') store again (all chunks deduplicated)", tC2, anchor: tA)
+
+var verified: VerifyReport?
+let tV = try time { verified = try store.verify() }
+report("verify (re-hash every stored chunk)", tV, anchor: tA)
+if let v = verified, !v.isClean { print("     verify found problems: \(v.problems)") }
+
+let batchStore = try ChunkStore.open(directory: tempRoot + "/store-batched")
+let tC3 = try time {
+    var i = 0
+    while i < list.count {
+        _ = try batchStore.store(filesAt: list[i..<min(i + 100, list.count)].map(\.path))
+        i += 100
+    }
+}
+report("(c\") store in batches of 100 files", tC3, anchor: tA)
 
 let gearBytes = pseudoRandom(256 * 1024 * 1024, seed: 99)
 let tG = time { sink &+= FastCDC.chunkLengths(gearBytes).count }
