@@ -187,6 +187,7 @@ int hearth_raw_decode(const char *path, int min_preview_short, double max_pixels
     libraw_set_progress_handler(lr, hearth_raw_progress, &deadline);
 
     int status = libraw_open_file(lr, path);
+    if (status == LIBRAW_CANCELLED_BY_CALLBACK) return hearth_raw_fail(r, lr, 4, "RAW open", status);
     if (status != LIBRAW_SUCCESS) return hearth_raw_fail(r, lr, 1, "not a RAW file libraw can open", status);
 
     int w = lr->sizes.width, h = lr->sizes.height, flip = lr->sizes.flip;
@@ -201,8 +202,9 @@ int hearth_raw_decode(const char *path, int min_preview_short, double max_pixels
     if (lr->thumbnail.tformat == LIBRAW_THUMBNAIL_JPEG || lr->thumbnail.tformat == LIBRAW_THUMBNAIL_UNKNOWN) {
         int tw = lr->thumbnail.twidth, th = lr->thumbnail.theight;
         int shorter = tw < th ? tw : th;
-        if (shorter >= min_preview_short && libraw_unpack_thumb(lr) == LIBRAW_SUCCESS
-            && lr->thumbnail.tformat == LIBRAW_THUMBNAIL_JPEG) {
+        int thumb_status = shorter >= min_preview_short ? libraw_unpack_thumb(lr) : LIBRAW_UNSPECIFIED_ERROR;
+        if (thumb_status == LIBRAW_CANCELLED_BY_CALLBACK) return hearth_raw_fail(r, lr, 4, "RAW preview", thumb_status);
+        if (thumb_status == LIBRAW_SUCCESS && lr->thumbnail.tformat == LIBRAW_THUMBNAIL_JPEG) {
             int err = 0;
             libraw_processed_image_t *thumb = libraw_dcraw_make_mem_thumb(lr, &err);
             if (thumb != NULL && thumb->type == LIBRAW_IMAGE_JPEG && thumb->data_size > 0) {

@@ -133,6 +133,27 @@ struct DerivedCorpusTests {
         #expect(min(derived.thumbnailSize.width, derived.thumbnailSize.height) == min(250, previewShort))
     }
 
+    @Test("A video past the time limit: ffprobe/ffmpeg are killed and the error says timedOut")
+    func videoTimeout() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try #require(throws: DerivedImageError.self) {
+            try DerivedImages.make(path: derivedCorpusPath("synthetic/livephoto/IMG_5195.MOV"), kind: .video,
+                                   timeLimit: .milliseconds(30))
+        }
+        #expect(error.code == .timedOut)
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test("A RAW demosaic past the time limit is cancelled through libraw's progress callback")
+    func rawTimeout() throws {
+        let error = try #require(throws: DerivedImageError.self) {
+            try DerivedImages.make(path: derivedCorpusPath("photoprism/canon_eos_6d.dng"), kind: .raw,
+                                   timeLimit: .microseconds(1))
+        }
+        #expect(error.code == .timedOut)
+    }
+
     @Test("A non-RAW file given as RAW is an unsupported error")
     func notRaw() throws {
         let error = try #require(throws: DerivedImageError.self) {

@@ -151,6 +151,30 @@ func runImmichLike(files: [String], workers: Int) {
     print(counter.summary("immich-like"))
 }
 
+/// One huge photo through our pipeline: shows that shrink-on-load keeps memory bounded.
+func runBig(path: String) {
+    DerivedImages.configure(workers: 1)
+    do {
+        let derived = try DerivedImages.make(path: path, kind: .image)
+        print("    [big] \(derived.sourceWidth)×\(derived.sourceHeight) → \(derived.previewSize) + \(derived.thumbnailSize)")
+    } catch {
+        print("    [big] failed: \(error)")
+    }
+}
+
+/// A 16000×12500 (200 MP) JPEG made with the vips CLI (flat content: we measure memory, not speed).
+func bigJPEG() -> String? {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-bench-media-200mp.jpg").path
+    if FileManager.default.fileExists(atPath: path) { return path }
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/vips") else { return nil }
+    let command = "vips gaussnoise /tmp/hearth-big-noise.v 1000 782 --sigma 40 && "
+        + "vips resize /tmp/hearth-big-noise.v /tmp/hearth-big-up.v 16 && "
+        + "vips cast /tmp/hearth-big-up.v '\(path).part.jpg[Q=85]' uchar && mv '\(path).part.jpg' '\(path)'; "
+        + "rm -f /tmp/hearth-big-noise.v /tmp/hearth-big-up.v"
+    _ = runProcess("/bin/sh", ["-c", command])
+    return FileManager.default.fileExists(atPath: path) ? path : nil
+}
+
 // MARK: - libvips-alone baseline (C)
 
 let baselineSource = #"""
@@ -273,11 +297,18 @@ func selfExecutable() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
 
-/// Generated 12-megapixel JPEGs, cached in the temp dir between runs.
-func syntheticFiles(count: Int, workers: Int) -> [String] {
+func syntheticPaths(count: Int) -> [String] {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-bench-media-12mp").path
     try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let paths = (0..<count).map { String(format: "\(directory)/synthetic-%04d.jpg", $0) }
+    return (0..<count).map { String(format: "\(directory)/synthetic-%04d.jpg", $0) }
+}
+
+/// Generated 12-megapixel JPEGs, cached in the temp dir between runs. Runs in a child
+/// process (`--run generate`) so the driver's own peak RSS stays small: a spawned child
+/// starts from its parent's high-water mark on Linux.
+func generateSynthetic(count: Int, workers: Int) {
+    let paths = syntheticPaths(count: count)
+    let directory = (paths[0] as NSString).deletingLastPathComponent
     let missing = paths.indices.filter { !FileManager.default.fileExists(atPath: paths[$0]) }
     if !missing.isEmpty {
         print("generating \(missing.count) synthetic 4000×3000 JPEGs in \(directory) …")
@@ -286,11 +317,10 @@ func syntheticFiles(count: Int, workers: Int) -> [String] {
             let index = missing[slot]
             let bytes = SyntheticImage.jpeg(width: 4000, height: 3000, seed: index)
             let temporary = paths[index] + ".part"
-            FileManager.default.createFile(atPath: temporary, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: temporary, contents: Data(bytes))
             _ = try? FileManager.default.moveItem(atPath: temporary, toPath: paths[index])
         }
     }
-    return paths
 }
 
 func corpusHEICs() -> [String] {
@@ -321,8 +351,8 @@ func fileSizeMB(_ paths: [String]) -> Double {
 }
 
 func report(set name: String, files: [String], workers: Int, baseline: String?, scratch: String) {
-    let list = "\(scratch)/\(name).list"
-    FileManager.default.createFile(atPath: list, contents: Data(files.joined(separator: "\n").utf8))
+    let list = "\(scratch)/\(name.prefix(while: { $0 != " " })).list"
+    _ = FileManager.default.createFile(atPath: list, contents: Data(files.joined(separator: "\n").utf8))
     print("\n== \(name): \(files.count) files, \(String(format: "%.1f", fileSizeMB(files))) MB, \(workers) workers ==")
     let me = selfExecutable()
     var rows: [(String, Measurement)] = []
@@ -340,22 +370,26 @@ func report(set name: String, files: [String], workers: Int, baseline: String?, 
     print("  contender                      photos/s   CPU ms/photo   peak RSS MB")
     for (label, m) in rows {
         let rate = m.seconds > 0 ? Double(files.count) / m.seconds : 0
-        print(String(format: "  %-30@ %8.2f %14.1f %13.1f%@", label as NSString, rate,
+        let padded = label.padding(toLength: 30, withPad: " ", startingAt: 0)
+        print(String(format: "  %@ %8.2f %14.1f %13.1f%@", padded as NSString, rate,
                      m.cpuSeconds * 1000 / Double(files.count), Double(m.maxRSSKiB) / 1024,
                      (m.status == 0 ? "" : "   (exit \(m.status))") as NSString))
     }
-    let ours = rows[0].1.seconds
-    for (label, m) in rows.dropFirst() where ours > 0 {
-        print(String(format: "  ours / %@: %.2f×", String(label.prefix(3)) as NSString, m.seconds / ours))
+    let ours = rows[0].1
+    for (label, m) in rows.dropFirst() where ours.seconds > 0 && ours.cpuSeconds > 0 {
+        print(String(format: "  ours / %@: %.2f× by wall time, %.2f× by CPU time", String(label.prefix(3)) as NSString,
+                     m.seconds / ours.seconds, m.cpuSeconds / ours.cpuSeconds))
     }
 }
 
 let options = parseOptions()
 if let mode = options.run {
-    let files = readList(options.list ?? "")
+    let files = mode == "generate" ? [] : readList(options.list ?? "")
     switch mode {
     case "ours": runOurs(files: files, workers: options.workers)
     case "immich": runImmichLike(files: files, workers: options.workers)
+    case "generate": generateSynthetic(count: options.count, workers: options.workers)
+    case "big": runBig(path: files[0])
     default: print("unknown mode \(mode)"); exit(2)
     }
     exit(0)
@@ -367,13 +401,26 @@ defer { try? FileManager.default.removeItem(atPath: scratch) }
 let baseline = buildBaseline(in: scratch)
 print("bench-media: WebP thumbnail (short side 250, Q80) + JPEG preview (short side 1440, Q80) per photo")
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; ratios are time(other) / time(ours), > 1 means ours is faster")
-report(set: "12MP-synthetic-jpeg", files: syntheticFiles(count: options.count, workers: options.workers),
+// libvips warnings (e.g. "ignoring nclx profile") would drown the table; same setting for all.
+setenv("VIPS_WARNING", "0", 1)
+_ = measure([selfExecutable(), "--run", "generate", "--count", "\(options.count)", "--workers", "\(options.workers)"])
+report(set: "12MP-synthetic-jpeg", files: syntheticPaths(count: options.count),
        workers: options.workers, baseline: baseline, scratch: scratch)
+if let big = bigJPEG() {
+    let list = "\(scratch)/big.list"
+    _ = FileManager.default.createFile(atPath: list, contents: Data(big.utf8))
+    let m = measure([selfExecutable(), "--run", "big", "--list", list])
+    print(String(format: "\n== one 200-megapixel JPEG (16000×12500): %.2f s, peak RSS %.1f MB ==", m.seconds,
+                 Double(m.maxRSSKiB) / 1024))
+}
 if !options.skipHEIC {
     let heics = corpusHEICs()
     if heics.isEmpty {
         print("\nnote: no corpus HEICs found (set HEARTH_CORPUS or place the corpus at ../shared/corpus)")
     } else {
-        report(set: "corpus-heic", files: heics, workers: options.workers, baseline: baseline, scratch: scratch)
+        // The corpus has only a dozen HEICs: repeat the list so the run lasts long enough to time.
+        let repeats = max(1, 60 / heics.count)
+        report(set: "corpus-heic (\(heics.count) files × \(repeats))", files: Array(repeating: heics, count: repeats).flatMap { $0 },
+               workers: options.workers, baseline: baseline, scratch: scratch)
     }
 }

@@ -121,7 +121,7 @@ public enum DerivedImages {
     private static func failure(_ image: VipsImageRef, path: String, _ what: String) -> DerivedImageError {
         let detail = VipsRuntime.takeError()
         if hearth_vips_deadline_hit(image.pointer) != 0 {
-            return DerivedImageError(.timedOut, path: path, "gave up after the per-file time limit")
+            return DerivedImageError(.timedOut, path: path, "decoding stopped at the per-file time limit")
         }
         return DerivedImageError(.corrupt, path: path, "\(what) (\(detail))")
     }
