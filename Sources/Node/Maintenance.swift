@@ -2,6 +2,7 @@ import Catalog
 import ChunkStore
 import Foundation
 import HearthCrypto
+import Media
 
 /// What `hearth verify` found.
 public struct VerifyOutcome: Sendable {
@@ -91,7 +92,7 @@ extension HearthNode {
 
     /// Writes an asset's original under its original name in `directory`; a name that is taken
     /// gets a ` (1)`, ` (2)`… suffix. Returns the path written.
-    public func export(_ id: Hash256, to directory: String, motion: Bool = false) throws -> [String] {
+    public func export(_ id: Hash256, to directory: String, motion: Bool = false, xmp: Bool = false) throws -> [String] {
         guard let a = try catalog.asset(id), !a.purged else {
             throw NodeError(.notFound, "no asset \(id.hex.prefix(12))")
         }
@@ -108,7 +109,26 @@ extension HearthNode {
         if motion {
             written.append(try exportMotion(a, to: directory))
         }
+        if xmp {
+            written.append(try exportSidecar(a, beside: target))
+        }
         return written
+    }
+
+    /// Writes `<exported file>.xmp` with the asset's description, rating, tags, date and place.
+    func exportSidecar(_ a: Asset, beside original: String) throws -> String {
+        let fields = XMPWriter.Fields(
+            description: a.description, rating: a.rating, tags: try catalog.tags(of: a.id),
+            takenAt: a.takenAt.map { CaptureDate(localSeconds: $0.localSeconds, offsetMinutes: $0.utcOffsetMinutes.map(Int.init), source: .xmp) },
+            latitude: a.latitude, longitude: a.longitude, altitude: a.altitude)
+        let path = original + ".xmp"
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw NodeError(.invalidArgument, "\(path) already exists; export never overwrites files")
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(XMPWriter.sidecar(fields).utf8)) else {
+            throw NodeError(.io, "cannot write \(path)")
+        }
+        return path
     }
 
     func exportMotion(_ a: Asset, to directory: String) throws -> String {

@@ -72,6 +72,7 @@ struct Export: ParsableCommand {
     @Argument(help: "Asset ids or unique prefixes.") var assets: [String]
     @Option(help: "Folder to write into (created if missing).") var to: String
     @Flag(help: "Also write the video of a Live or Motion Photo.") var motion = false
+    @Flag(help: "Also write an XMP sidecar (NAME.xmp) with the description, rating, tags, date and place.") var xmp = false
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -80,7 +81,7 @@ struct Export: ParsableCommand {
         var written: [String] = []
         var failures: [(String, String)] = []
         for (prefix, ref) in zip(assets, ids) {
-            do { written += try node.export(ref.id, to: to, motion: motion) } catch {
+            do { written += try node.export(ref.id, to: to, motion: motion, xmp: xmp) } catch {
                 failures.append((prefix, "\(error)"))
             }
         }
