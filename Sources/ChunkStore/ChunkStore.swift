@@ -66,9 +66,56 @@ public final class ChunkStore: @unchecked Sendable {
     /// Imports a file: hashes it, chunks it, writes new chunks, and returns once they are durable.
     /// - Parameter progress: called with the number of bytes processed so far.
     public func store(fileAt path: String, progress: ((UInt64) -> Void)? = nil) throws -> StoredObject {
-        try batch {
+        if let bytes = try Self.readSmallFile(path) {
+            // Hash and chunk outside the lock, so that parallel importers hash in parallel;
+            // only the appends and the durable commit are serialized.
+            var pieces: [(id: Hash256, range: Range<Int>)] = []
+            let scanned = bytes.withUnsafeBytes { raw in
+                ChunkScanner.scanBuffer(raw) { id, chunk in
+                    let start = raw.baseAddress.map { chunk.baseAddress! - $0 } ?? 0
+                    pieces.append((id, start..<(start + chunk.count)))
+                    return false
+                }
+            }
+            progress?(UInt64(bytes.count))
+            return try batch {
+                var newBytes: UInt64 = 0, newChunks = 0
+                try bytes.withUnsafeBytes { raw in
+                    for p in pieces where try backend.append(p.id, UnsafeRawBufferPointer(rebasing: raw[p.range])) {
+                        newBytes += UInt64(p.range.count)
+                        newChunks += 1
+                    }
+                }
+                return StoredObject(id: scanned.id, size: scanned.size, chunks: scanned.chunks,
+                                    newBytes: newBytes, newChunks: newChunks)
+            }
+        }
+        return try batch {
             try scanner.scanFile(path, progress: progress) { id, bytes in try backend.append(id, bytes) }
         }
+    }
+
+    /// Files up to this size are read whole and hashed outside the lock; larger ones stream.
+    static let inMemoryFileLimit = 64 << 20
+
+    /// The whole file when it is at most `inMemoryFileLimit` bytes, else nil.
+    static func readSmallFile(_ path: String) throws -> [UInt8]? {
+        let fd = try FileIO.openFile(path, O_RDONLY)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size <= inMemoryFileLimit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ChunkStoreError(.unreadable, "\(path): read failed (\(String(cString: strerror(errno))))")
+            }
+            if n == 0 { return nil } // The file shrank while we read it: let the streaming path report it.
+            done += n
+        }
+        return bytes
     }
 
     /// Imports many files with one fsync and one index commit for all of them, which is what
