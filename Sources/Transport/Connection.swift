@@ -2,6 +2,7 @@ import Catalog
 import HearthCrypto
 import Logging
 import NIOCore
+import Synchronization
 import SyncEngine
 import Wire
 
@@ -24,6 +25,8 @@ public struct SyncContext: Sendable {
     public var joinTicket: JoinTicket?
     /// Told when a connection is authenticated and when it ends (peers' last contact, who is connected).
     public var observer: (@Sendable (ConnectionReport) -> Void)?
+    /// Counts the bytes every connection of this context puts on and takes off the wire.
+    public var traffic: TrafficCounter?
 
     public init(catalog: any SyncCatalog & Sendable, chunks: any SyncChunkSource & Sendable, identity: Identity,
                 epoch: UInt32, policy: StoragePolicy, isMember: (@Sendable (DeviceID) -> Bool)? = nil,
@@ -83,6 +86,20 @@ public struct PairingHook: Sendable {
     }
 }
 
+/// Bytes on the wire (TCP payload: preamble, frames, tags), summed over connections.
+public final class TrafficCounter: Sendable {
+    private let counts = Atomic<Int>(0)
+    private let countsIn = Atomic<Int>(0)
+
+    public init() {}
+
+    public var sent: Int { counts.load(ordering: .relaxed) }
+    public var received: Int { countsIn.load(ordering: .relaxed) }
+
+    func add(sent n: Int) { counts.add(n, ordering: .relaxed) }
+    func add(received n: Int) { countsIn.add(n, ordering: .relaxed) }
+}
+
 /// A connection's life as the node sees it.
 public enum ConnectionReport: Sendable {
     /// Handshake and Hellos done; `inbound` is true on the accepting side.
@@ -128,12 +145,14 @@ struct Connection {
             let d = clock.now - start
             return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
         }
+        let traffic = context.traffic
         let reader = Task { [role, peerAddress] in
             var decoder = FrameDecoder(maxBodyLength: Framing.defaultMaxBodyLength, context: peerAddress)
             // The responder reads the plaintext preamble (SPEC 3.1) before any frame.
             var preamble: [UInt8]? = role == .responder ? [] : nil
             do {
                 for try await buffer in inbound {
+                    traffic?.add(received: buffer.readableBytes)
                     var view = buffer.readableBytesView[...]
                     if var head = preamble {
                         let take = min(view.count, ConnectionPreamble.maxLength - head.count)
@@ -208,7 +227,9 @@ struct Connection {
             for effect in pending {
                 switch effect {
                 case .send(let m):
-                    try await outbound.write(try secure.sealBuffer(m))
+                    let frame = try secure.sealBuffer(m)
+                    context.traffic?.add(sent: frame.readableBytes)
+                    try await outbound.write(frame)
                 case .close(let e):
                     logger.warning("disconnecting", metadata: ["reason": "\(e)"])
                     throw e
