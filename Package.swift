@@ -57,6 +57,10 @@ let package = Package(
         .executableTarget(name: "bench-catalog", dependencies: ["Catalog", "HearthCrypto"], path: "bench/catalog"),
         .executableTarget(name: "bench-chunks", dependencies: ["ChunkStore", "HearthCrypto"], path: "bench/chunks"),
         .executableTarget(name: "bench-media", dependencies: ["Media", "HearthCrypto"], path: "bench/media"),
+        .executableTarget(name: "bench-sync", dependencies: [
+            "Transport", "SyncEngine", "Catalog", "ChunkStore", "HearthCrypto",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "bench/sync"),
 
         .testTarget(name: "HearthCryptoTests", dependencies: ["HearthCrypto"]),
         .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore"]),

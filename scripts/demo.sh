@@ -5,7 +5,7 @@
 set -euo pipefail
 HEARTH=${HEARTH:-.build/release/hearth}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hearth-demo.XXXXXX")
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 A="$HEARTH --home $WORK/laptop"
 B="$HEARTH --home $WORK/nas"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

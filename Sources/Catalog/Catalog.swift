@@ -83,6 +83,8 @@ public final class Catalog: Sendable {
 
     private static func writerFor(path: String) throws -> any DatabaseWriter {
         var config = Configuration()
+        // Other `hearth` processes (a running `hearth serve`) may hold the write lock for a moment.
+        config.busyMode = .timeout(10)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             return try DatabasePool(path: path, configuration: config)

@@ -11,14 +11,33 @@ public final class HearthNode: @unchecked Sendable {
     public private(set) var config: NodeConfig
     public let identity: Identity
     public let catalog: Catalog
-    public let chunks: ChunkStore
+    private let chunkLock = NSLock()
+    private var openedChunks: ChunkStore?
+    private var chunksHeld: HomeLock.Held?
 
-    init(home: Home, config: NodeConfig, identity: Identity, catalog: Catalog, chunks: ChunkStore) {
+    /// The chunk store, opened on first use under the home's chunk lock (see `HomeLock`), so
+    /// commands that only read or edit the catalog run beside a `hearth serve` on the same home.
+    public var chunks: ChunkStore {
+        get throws {
+            try chunkLock.withLock {
+                if let openedChunks { return openedChunks }
+                let held = try HomeLock.acquire(home, .chunks) {
+                    FileHandle.standardError.write(Data(
+                        "hearth: waiting for another hearth process on \(home.root.path) to finish with the chunk store…\n".utf8))
+                }
+                let store = try ChunkStore.open(directory: home.chunksDir.path)
+                (openedChunks, chunksHeld) = (store, held)
+                return store
+            }
+        }
+    }
+
+    init(home: Home, config: NodeConfig, identity: Identity, catalog: Catalog, chunks: ChunkStore?) {
         self.home = home
         self.config = config
         self.identity = identity
         self.catalog = catalog
-        self.chunks = chunks
+        self.openedChunks = chunks
     }
 
     public static let storagePolicies = ["everything", "previews", "thumbnails"]
@@ -34,11 +53,10 @@ public final class HearthNode: @unchecked Sendable {
         let lib = Catalog.libraryID(founder: identity.publicKey, nonce: nonce)
         let catalog = try Catalog.create(path: catalogPath(lib), identity: identity, personName: deviceName,
                                          nonce: nonce, now: wallClockMillis())
-        let chunks = try ChunkStore.open(directory: home.chunksDir.path)
         let config = NodeConfig(libraryID: lib.hex, deviceName: deviceName, epoch: try catalog.origin().epoch,
                                 storagePolicy: policy, listen: nil, peers: [])
         try config.save(home)
-        return HearthNode(home: home, config: config, identity: identity, catalog: catalog, chunks: chunks)
+        return HearthNode(home: home, config: config, identity: identity, catalog: catalog, chunks: nil)
     }
 
     /// Opens the node that lives in `home`.
@@ -50,8 +68,7 @@ public final class HearthNode: @unchecked Sendable {
             throw NodeError(.corrupt, "the catalog \(path) is missing")
         }
         let catalog = try Catalog.open(path: path, identity: identity)
-        let chunks = try ChunkStore.open(directory: home.chunksDir.path)
-        return HearthNode(home: home, config: config, identity: identity, catalog: catalog, chunks: chunks)
+        return HearthNode(home: home, config: config, identity: identity, catalog: catalog, chunks: nil)
     }
 
     /// Milliseconds since 1970 from the system clock: the one place the node reads it.
@@ -68,9 +85,15 @@ public final class HearthNode: @unchecked Sendable {
         try catalog.resolveAsset(prefix: prefix.lowercased())
     }
 
+    /// Changes `config.json` under the home's config lock, re-reading it first so that a change
+    /// another process (a running `hearth serve`) made meanwhile is kept.
     public func updateConfig(_ change: (inout NodeConfig) -> Void) throws {
-        change(&config)
-        try config.save(home)
+        try HomeLock.withLock(home, .config) {
+            var fresh = (try? NodeConfig.load(home)) ?? config
+            change(&fresh)
+            try fresh.save(home)
+            config = fresh
+        }
     }
 
     /// The node's storage policy as the sync layer names it.

@@ -5,6 +5,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case protocolViolation, unsupportedVersion, notMember, wrongLibrary, badBatch, unauthorizedWrite
         case limitExceeded, creditExceeded, unexpectedMessage, timeout, internalError, shuttingDown
+        /// A pairing ticket was unknown, used or expired.
+        case pairingRefused
         /// The peer sent an Error and closed.
         case closedByPeer
         /// The connection broke (transport only).
@@ -38,6 +40,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .timeout: .timeout
         case .internalError: .internalError
         case .shuttingDown: .shuttingDown
+        case .pairingRefused: .pairingRefused
         case .closedByPeer, .connectionLost, .handshakeFailed, .decryptFailed: nil
         }
     }

@@ -2,6 +2,7 @@ import Catalog
 import HearthCrypto
 import Logging
 import NIOCore
+import Synchronization
 import SyncEngine
 import Wire
 
@@ -18,6 +19,14 @@ public struct SyncContext: Sendable {
     public var software: String
     public var limits: ConnectionLimits
     public var logger: Logger
+    /// Accepting pairing connections (a node that issued tickets); nil refuses every pairing preamble.
+    public var pairingHook: PairingHook?
+    /// Connecting as a joiner: the ticket to present instead of a member session.
+    public var joinTicket: JoinTicket?
+    /// Told when a connection is authenticated and when it ends (peers' last contact, who is connected).
+    public var observer: (@Sendable (ConnectionReport) -> Void)?
+    /// Counts the bytes every connection of this context puts on and takes off the wire.
+    public var traffic: TrafficCounter?
 
     public init(catalog: any SyncCatalog & Sendable, chunks: any SyncChunkSource & Sendable, identity: Identity,
                 epoch: UInt32, policy: StoragePolicy, isMember: (@Sendable (DeviceID) -> Bool)? = nil,
@@ -35,6 +44,70 @@ public struct SyncContext: Sendable {
     }
 }
 
+/// What a joiner presents: the ticket id, its secret (the XXpsk3 PSK), the inviter it must be
+/// talking to, and the name it asks to be listed under.
+public struct JoinTicket: Sendable {
+    public var ticketID: [UInt8]
+    public var secret: [UInt8]
+    public var inviter: DeviceID
+    public var name: String
+
+    public init(ticketID: [UInt8], secret: [UInt8], inviter: DeviceID, name: String) {
+        precondition(ticketID.count == ConnectionPreamble.ticketIDLength && secret.count == 32)
+        self.ticketID = ticketID
+        self.secret = secret
+        self.inviter = inviter
+        self.name = name
+    }
+}
+
+/// How a node that issued tickets answers pairing connections.
+public struct PairingHook: Sendable {
+    public enum Lookup: Sendable {
+        /// An open ticket: run XXpsk3 with this secret.
+        case open(secret: [UInt8])
+        /// A ticket this node knows but will not honour (used, expired): the handshake still runs
+        /// with its secret, so only a holder of the ticket hears why, in an Error message.
+        case refused(secret: [UInt8], reason: String)
+        /// No such ticket: the connection is closed after the preamble.
+        case unknown
+    }
+
+    /// Finds a ticket by id.
+    public var lookup: @Sendable (_ ticketID: [UInt8]) -> Lookup
+    /// Admits a joiner that proved it holds the ticket's secret (commits it as a member and marks
+    /// the ticket used, atomically); throws a `SyncError(.pairingRefused, …)` to refuse.
+    public var admit: @Sendable (_ ticketID: [UInt8], _ publicKey: [UInt8], _ name: String) throws -> Void
+
+    public init(lookup: @escaping @Sendable ([UInt8]) -> Lookup,
+                admit: @escaping @Sendable ([UInt8], [UInt8], String) throws -> Void) {
+        self.lookup = lookup
+        self.admit = admit
+    }
+}
+
+/// Bytes on the wire (TCP payload: preamble, frames, tags), summed over connections.
+public final class TrafficCounter: Sendable {
+    private let counts = Atomic<Int>(0)
+    private let countsIn = Atomic<Int>(0)
+
+    public init() {}
+
+    public var sent: Int { counts.load(ordering: .relaxed) }
+    public var received: Int { countsIn.load(ordering: .relaxed) }
+
+    func add(sent n: Int) { counts.add(n, ordering: .relaxed) }
+    func add(received n: Int) { countsIn.add(n, ordering: .relaxed) }
+}
+
+/// A connection's life as the node sees it.
+public enum ConnectionReport: Sendable {
+    /// Handshake and Hellos done; `inbound` is true on the accepting side.
+    case connected(device: DeviceID, address: String, inbound: Bool)
+    /// The connection ended; `error` is nil when it ended after converging.
+    case ended(device: DeviceID?, address: String, inbound: Bool, summary: SyncSummary?, error: SyncError?)
+}
+
 /// Per-connection limits.
 public struct ConnectionLimits: Sendable {
     /// The whole handshake and Hello exchange must finish within this many milliseconds.
@@ -45,6 +118,8 @@ public struct ConnectionLimits: Sendable {
     public var tickInterval: Int64 = 1_000
     /// Credit granted to the peer: the bytes in flight towards us.
     public var creditWindow: Int = 4 * MessageLimits.maxMessageBytes
+    /// Open connections a server accepts at once; more are closed at once.
+    public var maxConnections: Int = 64
 
     public init() {}
 }
@@ -52,7 +127,7 @@ public struct ConnectionLimits: Sendable {
 /// Drives one connection: handshake, Hello exchange, then a `SyncSession` until it ends.
 struct Connection {
     enum Role { case initiator, responder }
-    enum Event: Sendable { case frame([UInt8]), tick, localChange, ended(String) }
+    enum Event: Sendable { case preamble(ConnectionPreamble), frame([UInt8]), tick, localChange, ended(String) }
 
     let role: Role
     let context: SyncContext
@@ -70,12 +145,29 @@ struct Connection {
             let d = clock.now - start
             return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
         }
-        let reader = Task {
+        let traffic = context.traffic
+        let reader = Task { [role, peerAddress] in
             var decoder = FrameDecoder(maxBodyLength: Framing.defaultMaxBodyLength, context: peerAddress)
+            // The responder reads the plaintext preamble (SPEC 3.1) before any frame.
+            var preamble: [UInt8]? = role == .responder ? [] : nil
             do {
                 for try await buffer in inbound {
-                    for body in try decoder.feed(buffer.readableBytesView) { eventSink.yield(.frame(body)) }
+                    traffic?.add(received: buffer.readableBytes)
+                    var view = buffer.readableBytesView[...]
+                    if var head = preamble {
+                        let take = min(view.count, ConnectionPreamble.maxLength - head.count)
+                        head += view.prefix(take)
+                        guard let (p, used) = try ConnectionPreamble.parse(head, context: peerAddress).map({ ($0.0, $0.1) }) else {
+                            preamble = head
+                            continue
+                        }
+                        preamble = nil
+                        eventSink.yield(.preamble(p))
+                        view = view.dropFirst(take - (head.count - used))
+                    }
+                    for body in try decoder.feed(view) { eventSink.yield(.frame(body)) }
                 }
+                if preamble != nil { throw WireError(.truncated, "\(peerAddress): connection ended inside the preamble") }
                 try decoder.finish()
                 eventSink.yield(.ended("\(peerAddress) closed the connection"))
             } catch {
@@ -94,22 +186,50 @@ struct Connection {
             eventSink.finish()
         }
         var it = events.makeAsyncIterator()
-        let secure = try await SecureChannel.establish(role: role, context: context, peer: peerAddress, events: &it,
+        let secure: SecureChannel
+        do {
+            secure = try await SecureChannel.establish(role: role, context: context, peer: peerAddress, events: &it,
                                                        outbound: outbound, now: now)
+        } catch let e as SyncError {
+            context.observer?(.ended(device: nil, address: peerAddress, inbound: role == .responder, summary: nil, error: e))
+            throw e
+        }
         var logger = logger
         logger[metadataKey: "peer"] = "\(secure.peerDevice.short)"
         logger.info("connected", metadata: ["address": "\(peerAddress)", "policy": "\(secure.peerHello.policy)"])
+        context.observer?(.connected(device: secure.peerDevice, address: peerAddress, inbound: role == .responder))
         var session = SyncSession(
             catalog: context.catalog, chunks: context.chunks,
             config: SyncConfig(policy: context.policy, creditWindow: context.limits.creditWindow,
                                pingInterval: context.limits.idleTimeout / 4, idleTimeout: context.limits.idleTimeout),
             peerName: "\(secure.peerDevice.short) at \(peerAddress)")
+        do {
+            let s = try await drive(&session, secure: secure, events: &it, outbound: outbound, logger: logger,
+                                    stopAtConvergence: stopAtConvergence, onCatalogChange: onCatalogChange, now: now)
+            context.observer?(.ended(device: secure.peerDevice, address: peerAddress, inbound: role == .responder,
+                                     summary: s, error: nil))
+            return s
+        } catch {
+            let e = error as? SyncError ?? SyncError(.internalError, "\(peerAddress): \(error)")
+            context.observer?(.ended(device: secure.peerDevice, address: peerAddress, inbound: role == .responder,
+                                     summary: session.summary, error: e))
+            throw e
+        }
+    }
+
+    /// Feeds the session every event and carries out its effects until it ends.
+    private func drive(_ session: inout SyncSession, secure: SecureChannel,
+                       events it: inout AsyncStream<Event>.Iterator,
+                       outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, logger: Logger, stopAtConvergence: Bool,
+                       onCatalogChange: @Sendable () -> Void, now: @Sendable () -> Int64) async throws -> SyncSummary {
         var pending = session.handle(.start, now: now())
         while true {
             for effect in pending {
                 switch effect {
                 case .send(let m):
-                    try await outbound.write(ByteBuffer(bytes: try secure.seal(m)))
+                    let frame = try secure.sealBuffer(m)
+                    context.traffic?.add(sent: frame.readableBytes)
+                    try await outbound.write(frame)
                 case .close(let e):
                     logger.warning("disconnecting", metadata: ["reason": "\(e)"])
                     throw e
@@ -137,6 +257,7 @@ struct Connection {
                 pending = session.handle(.message(message), now: now())
             case .tick: pending = session.handle(.tick, now: now())
             case .localChange: pending = session.handle(.localChange, now: now())
+            case .preamble: pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a second preamble"), now: now())
             case .ended(let why):
                 if let s = session.isConverged ? session.summary : nil, !stopAtConvergence { return s }
                 throw SyncError(.connectionLost, why)

@@ -16,12 +16,13 @@ public enum TransportModule {}
 public final class SyncServer: Sendable {
     let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     let acceptLoop: Task<Void, Never>
-    let hub: SessionHub
+    /// The open sessions (inbound, and outbound ones the node registered with the same hub).
+    public let hub: SyncHub
     /// The port actually bound (useful with port 0).
     public let port: Int
 
     init(channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, acceptLoop: Task<Void, Never>,
-         hub: SessionHub, port: Int) {
+         hub: SyncHub, port: Int) {
         self.channel = channel
         self.acceptLoop = acceptLoop
         self.hub = hub
@@ -29,7 +30,8 @@ public final class SyncServer: Sendable {
     }
 
     /// Binds `host:port` (0 picks a free port) and serves connections in the background.
-    public static func start(host: String, port: Int, context: SyncContext) async throws -> SyncServer {
+    /// - Parameter hub: shared with the node's outbound connections so a change gossips to all of them.
+    public static func start(host: String, port: Int, context: SyncContext, hub: SyncHub = SyncHub()) async throws -> SyncServer {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { child in
@@ -37,11 +39,17 @@ public final class SyncServer: Sendable {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
                 }
             }
-        let hub = SessionHub()
         let loop = Task<Void, Never> {
             _ = try? await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await conn in inbound {
+                        guard hub.count < context.limits.maxConnections else {
+                            context.logger.warning("refusing connection", metadata: [
+                                "address": "\(conn.channel.remoteAddress?.description ?? "?")",
+                                "reason": "already \(context.limits.maxConnections) connections open"])
+                            try? await conn.channel.close()
+                            continue
+                        }
                         group.addTask { await serve(conn, context: context, hub: hub) }
                     }
                 }
@@ -51,7 +59,7 @@ public final class SyncServer: Sendable {
     }
 
     /// Tells every open session the local catalog grew (push after a commit).
-    public func announceLocalChange() { hub.broadcast(.localChange, except: nil) }
+    public func announceLocalChange() { hub.announceLocalChange() }
 
     /// Stops accepting and closes the listening socket; open sessions end with their peers.
     public func stop() async {
@@ -59,8 +67,11 @@ public final class SyncServer: Sendable {
         acceptLoop.cancel()
     }
 
-    static func serve(_ conn: NIOAsyncChannel<ByteBuffer, ByteBuffer>, context: SyncContext, hub: SessionHub) async {
-        let address = conn.channel.remoteAddress?.description ?? "unknown peer"
+    static func serve(_ conn: NIOAsyncChannel<ByteBuffer, ByteBuffer>, context: SyncContext, hub: SyncHub) async {
+        let address = conn.channel.remoteAddress.map { a in
+            let ip = a.ipAddress ?? "unknown"
+            return ip.contains(":") ? "[\(ip)]:\(a.port ?? 0)" : "\(ip):\(a.port ?? 0)"
+        } ?? "unknown peer"
         var logger = context.logger
         logger[metadataKey: "address"] = "\(address)"
         let (events, sink) = AsyncStream<Connection.Event>.makeStream()
@@ -80,30 +91,60 @@ public final class SyncServer: Sendable {
     }
 }
 
-/// Connects to a peer, syncs until both sides converge, and disconnects.
+/// Connects to peers.
 public enum SyncClient {
+    /// Connects, syncs until both sides converge, and disconnects.
     public static func syncOnce(host: String, port: Int, context: SyncContext) async throws -> SyncSummary {
-        let conn = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        try await connect(host: host, port: port, context: context, hub: nil, stopAtConvergence: true)
+    }
+
+    /// Connects and keeps the session open (a daemon's link to a known peer) until the connection
+    /// ends; changes announced on `hub` are pushed to the peer, and batches it sends are announced there.
+    public static func stayConnected(host: String, port: Int, context: SyncContext, hub: SyncHub) async throws -> SyncSummary {
+        try await connect(host: host, port: port, context: context, hub: hub, stopAtConvergence: false)
+    }
+
+    static func connect(host: String, port: Int, context: SyncContext, hub: SyncHub?,
+                        stopAtConvergence: Bool) async throws -> SyncSummary {
         let address = "\(host):\(port)"
+        let conn: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            conn = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw SyncError(.connectionLost, "cannot connect to \(address): \(error)")
+        }
         var logger = context.logger
         logger[metadataKey: "address"] = "\(address)"
         let (events, sink) = AsyncStream<Connection.Event>.makeStream()
+        let id = hub?.add(sink)
+        defer { if let id { hub?.remove(id) } }
         let c = Connection(role: .initiator, context: context, peerAddress: address, logger: logger)
         return try await conn.executeThenClose { inbound, outbound in
             try await c.run(inbound: inbound, outbound: outbound, events: events, eventSink: sink,
-                            stopAtConvergence: true, onCatalogChange: {})
+                            stopAtConvergence: stopAtConvergence,
+                            onCatalogChange: { hub?.broadcast(.localChange, except: id) })
         }
     }
 }
 
-/// The server's open sessions, so that a change one session applies is announced on the others.
-final class SessionHub: Sendable {
+/// A node's open sessions, so that a change one session applies (or a local commit) is
+/// announced on all the others within a second.
+public final class SyncHub: Sendable {
     private let sinks = Mutex<(next: Int, all: [Int: AsyncStream<Connection.Event>.Continuation])>((0, [:]))
+
+    public init() {}
+
+    /// Open sessions.
+    public var count: Int { sinks.withLock { $0.all.count } }
+
+    /// Tells every open session that the local catalog may have grown; each sends a Summary if it did.
+    public func announceLocalChange() { broadcast(.localChange, except: nil) }
 
     func add(_ sink: AsyncStream<Connection.Event>.Continuation) -> Int {
         sinks.withLock { s in
@@ -116,7 +157,7 @@ final class SessionHub: Sendable {
     func remove(_ id: Int) { _ = sinks.withLock { $0.all.removeValue(forKey: id) } }
 
     func broadcast(_ event: Connection.Event, except: Int?) {
-        let targets = sinks.withLock { s in s.all.filter { $0.key != except }.map(\.value) }
+        let targets = sinks.withLock { s in s.all.filter { $0.key != except }.sorted { $0.key < $1.key }.map(\.value) }
         for t in targets { t.yield(event) }
     }
 }

@@ -244,6 +244,8 @@ public struct ErrorMessage: Equatable, Sendable {
 public enum ErrorCode: Equatable, Sendable, CustomStringConvertible {
     case protocolViolation, unsupportedVersion, notMember, wrongLibrary, badBatch, unauthorizedWrite
     case limitExceeded, creditExceeded, unexpectedMessage, timeout, internalError, shuttingDown
+    /// A pairing ticket was unknown, already used or expired (pairing connections only).
+    case pairingRefused
     case other(UInt16)
 
     public init(rawValue: UInt16) {
@@ -260,6 +262,7 @@ public enum ErrorCode: Equatable, Sendable, CustomStringConvertible {
         case 10: self = .timeout
         case 11: self = .internalError
         case 12: self = .shuttingDown
+        case 13: self = .pairingRefused
         default: self = .other(rawValue)
         }
     }
@@ -278,6 +281,7 @@ public enum ErrorCode: Equatable, Sendable, CustomStringConvertible {
         case .timeout: 10
         case .internalError: 11
         case .shuttingDown: 12
+        case .pairingRefused: 13
         case .other(let n): n
         }
     }
@@ -296,6 +300,7 @@ public enum ErrorCode: Equatable, Sendable, CustomStringConvertible {
         case .timeout: "timeout"
         case .internalError: "internal-error"
         case .shuttingDown: "shutting-down"
+        case .pairingRefused: "pairing-refused"
         case .other(let n): "code-\(n)"
         }
     }

@@ -54,17 +54,20 @@ struct TransportTests {
         let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b))
         defer { Task { await server.stop() } }
 
-        // Garbage: a header announcing a 1.2 GB frame ("GET ") is dropped at the header.
+        // Garbage ("GET …") is dropped at its first byte: it is not the preamble's magic.
         #expect(try await sendRaw(Array("GET / HTTP/1.1\r\n\r\n".utf8), port: server.port))
+        // After a valid member preamble (SPEC 3.1), the handshake stage:
+        let member = ConnectionPreamble.member.encoded()
         // An oversized frame length.
-        #expect(try await sendRaw([0xff, 0xff, 0xff, 0xff, 1, 2, 3], port: server.port))
+        #expect(try await sendRaw(member + [0xff, 0xff, 0xff, 0xff, 1, 2, 3], port: server.port))
         // Random handshake messages: message 1 is any 32 bytes, message 3 fails to decrypt.
-        #expect(try await sendRaw([0, 0, 0, 32] + [UInt8](repeating: 7, count: 32) + [0, 0, 0, 80]
+        #expect(try await sendRaw(member + [0, 0, 0, 32] + [UInt8](repeating: 7, count: 32) + [0, 0, 0, 80]
                                   + [UInt8](repeating: 9, count: 80), port: server.port))
         // A truncated handshake: half of message 1, then the client hangs up.
-        #expect(try await sendRaw([0, 0, 0, 32, 1, 2, 3, 4, 5], port: server.port, thenClose: true))
-        // A handshake that stalls is cut at the handshake timeout.
-        #expect(try await sendRaw([0, 0, 0, 32, 1, 2, 3], port: server.port))
+        #expect(try await sendRaw(member + [0, 0, 0, 32, 1, 2, 3, 4, 5], port: server.port, thenClose: true))
+        // A handshake that stalls is cut at the handshake timeout; so is a stalled preamble.
+        #expect(try await sendRaw(Array(member.prefix(3)), port: server.port))
+        #expect(try await sendRaw(member + [0, 0, 0, 32, 1, 2, 3], port: server.port))
         #expect(a.catalog.applyCalls == 0 && b.catalog.applyCalls == 0)
 
         // A non-member: a real Noise peer whose key B does not know.

@@ -66,7 +66,7 @@ struct Show: ParsableCommand {
     }
 }
 
-struct Export: ParsableCommand {
+struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write byte-identical originals under their original names (never overwriting).")
     @Argument(help: "Asset ids or unique prefixes.") var assets: [String]
@@ -75,13 +75,14 @@ struct Export: ParsableCommand {
     @Flag(help: "Also write an XMP sidecar (NAME.xmp) with the description, rating, tags, date and place.") var xmp = false
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
+    func run() async throws {
         let node = try openNode()
         let ids = try resolveAll(node, assets)
         var written: [String] = []
         var failures: [(String, String)] = []
+        let log = HearthLogging.logger("hearth.export", verbose: false)
         for (prefix, ref) in zip(assets, ids) {
-            do { written += try node.export(ref.id, to: to, motion: motion, xmp: xmp) } catch {
+            do { written += try await node.exportFetching(ref.id, to: to, motion: motion, xmp: xmp, logger: log) } catch {
                 failures.append((prefix, "\(error)"))
             }
         }

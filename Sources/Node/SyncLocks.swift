@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ChunkStore
+import Foundation
+import HearthCrypto
+import SyncEngine
+
+/// Advisory file locks (`flock`) that let several `hearth` processes share one home.
+///
+/// The catalog is SQLite in WAL mode with a busy timeout, so processes may use it at once. The
+/// chunk store is not: its pack files and in-memory pack state assume one writer, and opening it
+/// repairs pack tails, which would cut another process's unindexed appends. So a process holds
+/// `HOME/chunks.lock` exclusively for as long as it has the chunk store open: CLI commands from
+/// first use to exit, `hearth serve` only while a session moves chunks (it lets go after a short
+/// idle). `HOME/config.lock` serializes read-modify-write of `config.json` and `tickets.json`.
+enum HomeLock {
+    enum Name: String {
+        case chunks = "chunks.lock"
+        case config = "config.lock"
+    }
+
+    /// An open lock file holding an exclusive `flock`; released by `release()` or process exit.
+    final class Held: @unchecked Sendable {
+        private var fd: Int32
+
+        fileprivate init(fd: Int32) { self.fd = fd }
+
+        func release() {
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
+
+        deinit { release() }
+    }
+
+    static func open(_ home: Home, _ name: Name) throws -> Int32 {
+        let path = home.root.appendingPathComponent(name.rawValue).path
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw NodeError(.io, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        return fd
+    }
+
+    /// Takes the lock, waiting as long as another process holds it. `onWait` runs once if it must wait.
+    static func acquire(_ home: Home, _ name: Name, onWait: () -> Void = {}) throws -> Held {
+        let fd = try open(home, name)
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            onWait()
+            while flock(fd, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    close(fd)
+                    throw NodeError(.io, "cannot lock \(home.root.path)/\(name.rawValue): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+        return Held(fd: fd)
+    }
+
+    /// Takes the lock only if it is free now.
+    static func tryAcquire(_ home: Home, _ name: Name) throws -> Held? {
+        let fd = try open(home, name)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        return Held(fd: fd)
+    }
+
+    static func withLock<T>(_ home: Home, _ name: Name, _ body: () throws -> T) throws -> T {
+        let held = try acquire(home, name)
+        defer { held.release() }
+        return try body()
+    }
+}
+
+/// The chunk store as `hearth serve` uses it: opened (under `HOME/chunks.lock`) when a session
+/// first needs it and closed again after `idleRelease` without use, so CLI commands on the same
+/// home (`hearth import`, `hearth status`) get their turn between transfers.
+final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
+    let home: Home
+    let idleRelease: TimeInterval
+    private let lock = NSLock()
+    private var store: ChunkStore?
+    private var held: HomeLock.Held?
+    private var lastUse = Date.distantPast
+    /// Operations in progress (a session in the middle of a call).
+    private var busy = 0
+
+    init(home: Home, idleRelease: TimeInterval = 0.3) {
+        self.home = home
+        self.idleRelease = idleRelease
+    }
+
+    private func with<T>(_ body: (ChunkStore) throws -> T) throws -> T {
+        let s: ChunkStore = try lock.withLock {
+            busy += 1
+            if let store { return store }
+            // Waits while a CLI command on this home holds the store (an import, a verify).
+            do {
+                let h = try HomeLock.acquire(home, .chunks)
+                let opened = try ChunkStore.open(directory: home.chunksDir.path)
+                (held, store) = (h, opened)
+                return opened
+            } catch {
+                busy -= 1
+                throw error
+            }
+        }
+        defer { lock.withLock { busy -= 1; lastUse = Date() } }
+        return try body(s)
+    }
+
+    /// Closes the store and lets go of the lock if nothing used it for `idleRelease` seconds.
+    func releaseIfIdle() {
+        lock.withLock {
+            guard store != nil, busy == 0, Date().timeIntervalSince(lastUse) >= idleRelease else { return }
+            store = nil
+            held?.release()
+            held = nil
+        }
+    }
+
+    func syncMissing(_ ids: [Hash256]) throws -> [Hash256] { try with { try $0.missing(of: ids) } }
+    func syncRead(_ id: Hash256) throws -> [UInt8]? { try with { try $0.syncRead(id) } }
+    func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws { try with { _ = try $0.putChunk(id, bytes) } }
+}

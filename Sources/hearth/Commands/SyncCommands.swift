@@ -1,0 +1,141 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Node
+
+/// Parses `24h`, `90m`, `7d`, `30s` into milliseconds.
+func parseDuration(_ s: String) throws -> Int64 {
+    let units: [Character: Int64] = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
+    guard let u = s.last, let mult = units[u], let n = Int64(s.dropLast()), n > 0, n <= 365 * 86_400_000 / mult else {
+        throw ValidationError("--expires takes a positive number with s, m, h or d (for example 24h)")
+    }
+    return n * mult
+}
+
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the node: accept peers, stay connected to known peers, push changes within a second.",
+        discussion: "Logs to stderr. Stops cleanly (exit 0) on SIGINT or SIGTERM.")
+
+    @Option(help: "HOST:PORT to listen on (default: the configured address, else 127.0.0.1:7480; port 0 picks a free one).")
+    var listen: String?
+    @Option(help: "Write the port actually bound to this file once listening.")
+    var portFile: String?
+    @Flag(help: "Log every session step.") var verbose = false
+
+    func run() async throws {
+        let log = HearthLogging.logger("hearth.serve", verbose: verbose, daemon: true)
+        let node = try openNode()
+        let ep = try PeerEndpoint(parsing: listen ?? node.config.listen ?? "127.0.0.1:7480")
+        try await Daemon(node: node, logger: log).run(listen: ep, portFile: portFile)
+    }
+}
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sync once with every known peer (or --peer) until both sides hold the same library.",
+        discussion: "Exits 0 when every peer synced, 1 when some did, 3 when none did.")
+
+    @Option(help: "HOST:PORT of the peer to sync with (default: every known peer).") var peer: String?
+    @Flag(help: "Log every session step.") var verbose = false
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let log = HearthLogging.logger("hearth.sync", verbose: verbose)
+        let node = try openNode()
+        let results = try await node.syncOnce(peer: try peer.map(PeerEndpoint.init(parsing:)), logger: log)
+        emit(output.json, .array(results.map(\.json))) {
+            results.map { r in
+                let who = r.device.map { "\($0.prefix(7)) at \(r.address)" } ?? r.address
+                guard let s = r.summary, r.error == nil else { return "\(who): FAILED: \(r.error ?? "unknown error")" }
+                return "\(who): received \(s.changesReceived) changes in \(s.batchesReceived) batches, "
+                    + "\(s.chunksReceived) chunks (\(ByteFormat.string(UInt64(s.chunkBytesReceived)))); "
+                    + "sent \(s.changesSent) changes in \(s.batchesSent) batches, "
+                    + "\(s.chunksSent) chunks (\(ByteFormat.string(UInt64(s.chunkBytesSent))))"
+                    + (s.chunksUnavailable > 0 ? "; \(s.chunksUnavailable) wanted chunks not held by the peer" : "")
+            }.joined(separator: "\n")
+        }
+        let failed = results.filter { $0.error != nil }
+        for f in failed { warn("sync with \(f.address) failed: \(f.error ?? "")") }
+        if !failed.isEmpty { throw ExitCode(failed.count == results.count ? 3 : 1) }
+    }
+}
+
+struct Invite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a single-use ticket for a new device to join this library.",
+        discussion: "The ticket is printed alone on the last line; give it to `hearth join` on the new device.")
+
+    @Option(help: "HOST:PORT where this node can be reached (repeatable; default: the address `hearth serve` listens on).")
+    var address: [String] = []
+    @Option(help: "How long the ticket stays valid: 30m, 24h, 7d.") var expires = "24h"
+    @Option(help: "Role of the new device: member, partner (read-only) or admin.") var role = "member"
+
+    func run() throws {
+        guard let r = Role(name: role) else {
+            throw ValidationError("--role is member, partner, admin or recognizer")
+        }
+        let ms = try parseDuration(expires)
+        let node = try openNode()
+        let ticket = try node.invite(role: r, addresses: address, validFor: ms)
+        let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ticket.expiresAt) / 1000))
+        print("Ticket for library \(ticket.library) as \(r), valid once until \(expiry), via \(ticket.addresses.joined(separator: ", ")).")
+        print("On the new device run: hearth join <ticket> --name NAME")
+        print(ticket.encoded)
+    }
+}
+
+struct Join: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create this node by joining a library with a ticket from `hearth invite`, and sync it.")
+
+    @Argument(help: "The ticket (hearth1-…).") var ticket: String
+    @Option(help: "HOST:PORT of the inviter (default: the addresses in the ticket).") var peer: String?
+    @Option(help: "A name for this device.") var name: String = ProcessInfo.processInfo.hostName
+    @Option(help: "What this node keeps: everything, previews or thumbnails.") var policy = "everything"
+    @Flag(help: "Log every session step.") var verbose = false
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let log = HearthLogging.logger("hearth.join", verbose: verbose)
+        let t = try PairingTicket(parsing: ticket)
+        let home = Home.resolve(nil)
+        let (node, s) = try await HearthNode.join(home: home, ticket: t, peer: try peer.map(PeerEndpoint.init(parsing:)),
+                                                  deviceName: name, policy: policy, logger: log)
+        try emit(output.json, try node.statusJSON()) {
+            """
+            Joined library \(t.library) as \(name) (\(node.identity.deviceID.string)) in \(home.root.path)
+            received \(s.changesReceived) changes and \(s.chunksReceived) chunks (\(ByteFormat.string(UInt64(s.chunkBytesReceived))))
+            Next: hearth serve   (or hearth sync)
+            """
+        }
+    }
+}
+
+struct Peers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the library's members with their addresses and last contact.")
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try openNode()
+        let rows = try node.peersJSON()
+        emit(output.json, rows) {
+            guard case .array(let items) = rows else { return "" }
+            return items.map { item -> String in
+                guard case .object(let f) = item else { return "" }
+                let v = Dictionary(f, uniquingKeysWith: { a, _ in a })
+                let dev = String(v["deviceId"]!.text.prefix(7))
+                let me = v["self"] == .bool(true) ? " (this device)" : ""
+                var addrs = "-"
+                if case .array(let a)? = v["addresses"], !a.isEmpty { addrs = a.map(\.text).joined(separator: ",") }
+                var seen = "never"
+                if case .double(let t)? = v["lastContact"] {
+                    seen = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t))
+                }
+                return "\(dev)  \(v["name"]!.text.padding(toLength: 16, withPad: " ", startingAt: 0)) "
+                    + "\(v["role"]!.text.padding(toLength: 10, withPad: " ", startingAt: 0)) \(addrs)  last contact \(seen)\(me)"
+            }.joined(separator: "\n")
+        }
+    }
+}
