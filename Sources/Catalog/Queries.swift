@@ -33,7 +33,7 @@ extension Catalog {
                 sqlText += " ORDER BY a.sort_key DESC, a.id DESC LIMIT ? OFFSET ?"
                 args += [filter.limit, filter.offset]
                 let rows = try Row.fetchAll(db, sql: sqlText, arguments: StatementArguments(args))
-                return try rows.map { try Self.asset(db, $0) }
+                return try Self.assets(db, rows)
             }
         }
     }
@@ -48,18 +48,37 @@ extension Catalog {
         }
     }
 
+    /// Builds assets from rows, fetching file names and importer names in one query each.
+    static func assets(_ db: Database, _ rows: [Row]) throws -> [Asset] {
+        guard rows.count > 1 else { return try rows.map { try asset(db, $0) } }
+        let keys = rows.map { $0[0] as Data }
+        var names: [Data: [String]] = [:]
+        let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+        for r in try Row.fetchAll(db, sql: "SELECT asset, name FROM asset_name WHERE asset IN (\(marks)) ORDER BY asset, name",
+                                  arguments: StatementArguments(keys)) {
+            names[r[0], default: []].append(r[1])
+        }
+        var people: [Data: String] = [:]
+        for r in try Row.fetchAll(db, sql: "SELECT device, name FROM member WHERE name IS NOT NULL") { people[r[0]] = r[1] }
+        return rows.map { asset($0, names: names[$0[0] as Data] ?? [], person: people[$0[2] as Data]) }
+    }
+
     static func asset(_ db: Database, _ row: Row) throws -> Asset {
+        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM asset_name WHERE asset = ? ORDER BY name"),
+                                        arguments: [row[0] as Data])
+        let person = try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM member WHERE device = ?"),
+                                         arguments: [row[2] as Data])
+        return asset(row, names: names, person: person)
+    }
+
+    static func asset(_ row: Row, names: [String], person: String?) -> Asset {
         let id = (row[0] as Data).hash256!
         var values: [AssetField: FieldValue] = [:]
         for (i, f) in AssetField.allCases.enumerated() {
             let v = Schema.value(f, row[5 + i] as DatabaseValue)
             if v != .null { values[f] = v }
         }
-        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM asset_name WHERE asset = ? ORDER BY name"),
-                                        arguments: [id.data])
         let dev = DeviceID(hash: (row[2] as Data).hash256!)
-        let person = try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM member WHERE device = ?"),
-                                         arguments: [dev.hash.data])
         let original = Schema.decodeObject(row[3]) ?? ObjectRef(id: id, size: 0, chunks: [])
         return Asset(id: id, fileNames: names, importedBy: dev, importedByPerson: person, original: original,
                      purged: (row[4] as Int64) == 9, values: values)
