@@ -74,42 +74,46 @@ struct Applier {
 
     private func importAsset(_ id: Hash256, name: String, original: ObjectRef, fields: [(AssetField, FieldValue)],
                              stamp: Stamp) throws {
-        let key = id.data
         // One probe for all an import needs: the current import's stamp, registers set before
         // this import arrived (out of order), and a purge.
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+        var probe = RawBinder(try db.cachedStatement(sql: """
             SELECT 0, imp_hlc, imp_dev, imp_epoch, imp_seq, file_name, NULL FROM asset WHERE id = ?1
             UNION ALL SELECT 1, hlc, dev, epoch, seq, value, field FROM field_reg WHERE asset = ?1
             UNION ALL SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL FROM purged WHERE asset = ?1
-            """), arguments: [key])
+            """), db)
+        probe.blob(id.bytes)
+        var fileName = name
+        var purged = false
+        var existing: (stamp: Stamp?, name: String)? = nil
+        var values = [FieldValue](repeating: .null, count: Self.fieldCount)
+        for (f, v) in fields { values[Int(f.rawValue) - 1] = v }
+        var regs: [(AssetField, Stamp, [UInt8])] = []
+        while try probe.next() {
+            switch probe.int(at: 0) {
+            case 0: existing = (probe.stamp(at: 1), probe.text(at: 5))
+            case 1:
+                if let f = AssetField(rawValue: UInt8(truncatingIfNeeded: probe.int(at: 6))), let s = probe.stamp(at: 1) {
+                    regs.append((f, s, probe.blob(at: 5)))
+                }
+            default: purged = true
+            }
+        }
         var nameInsert = RawBinder(try db.cachedStatement(sql: "INSERT OR IGNORE INTO asset_name(asset, name) VALUES(?, ?)"), db)
         nameInsert.blob(id.bytes)
         nameInsert.text(name)
         try nameInsert.step()
-        var fileName = name
-        var purged = false
-        var values = [FieldValue](repeating: .null, count: Self.fieldCount)
-        for (f, v) in fields { values[Int(f.rawValue) - 1] = v }
-        for r in rows {
-            switch r[0] as Int64 {
-            case 0:
-                let oldName: String = r[5]
-                fileName = min(oldName, name)
-                if let old = Self.stamp(r, 1), old >= stamp {
-                    if fileName != oldName {
-                        try db.cachedStatement(sql: "UPDATE asset SET file_name = ? WHERE id = ?")
-                            .execute(arguments: [fileName, key])
-                    }
-                    return
+        if let existing {
+            fileName = min(existing.name, name)
+            if let old = existing.stamp, old >= stamp {
+                if fileName != existing.name {
+                    try db.cachedStatement(sql: "UPDATE asset SET file_name = ? WHERE id = ?")
+                        .execute(arguments: [fileName, id.data])
                 }
-            case 1:
-                guard let f = AssetField(rawValue: UInt8(truncatingIfNeeded: r[6] as Int64)),
-                      let s = Self.stamp(r, 1), s > stamp,
-                      let v = Schema.decodeValue([UInt8](r[5] as Data)) else { continue }
-                values[Int(f.rawValue) - 1] = v
-            default:
-                purged = true
+                return
             }
+        }
+        for (f, s, raw) in regs where s > stamp {
+            if let v = Schema.decodeValue(raw) { values[Int(f.rawValue) - 1] = v }
         }
         var insert = RawBinder(try db.cachedStatement(sql: Self.insertAssetSQL), db)
         insert.blob(id.bytes)

@@ -57,6 +57,35 @@ struct RawBinder {
         }
     }
 
+    /// Steps to the next result row; false when done.
+    func next() throws -> Bool {
+        let rc = sqlite3_step(stmt)
+        if rc == SQLITE_ROW { return true }
+        sqlite3_reset(stmt)
+        guard rc == SQLITE_DONE else {
+            throw CatalogError(.database, "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+        }
+        return false
+    }
+
+    func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
+    func int(at col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func text(at col: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, col) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, col))), as: UTF8.self)
+    }
+    func blob(at col: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(stmt, col))
+        guard n > 0, let p = sqlite3_column_blob(stmt, col) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+    /// A stamp stored as four columns starting at `col`; nil when absent.
+    func stamp(at col: Int32) -> Stamp? {
+        guard !isNull(col), !isNull(col + 1) else { return nil }
+        return Stamp(hlc: unsql(int(at: col)), device: blob(at: col + 1), epoch: UInt32(truncatingIfNeeded: int(at: col + 2)),
+                     seq: unsql(int(at: col + 3)))
+    }
+
     /// Runs the statement to completion.
     func step() throws {
         let rc = sqlite3_step(stmt)
