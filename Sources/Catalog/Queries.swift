@@ -23,12 +23,17 @@ extension Catalog {
                 if let from = filter.from { sqlText += " AND a.sort_key >= ?"; args.append(from) }
                 if let to = filter.to { sqlText += " AND a.sort_key <= ?"; args.append(to) }
                 if let album = filter.album {
-                    sqlText += " AND a.id IN (SELECT asset FROM album_item WHERE album = ?)"
+                    let members = "SELECT asset FROM album_item WHERE album = ?"
+                    let large = try Self.isLarge(db, members, [Data(album.bytes)])
+                    sqlText += " AND \(large ? "+" : "")a.id IN (\(members))"
                     args.append(Data(album.bytes))
                 }
                 if let tag = filter.tag {
-                    sqlText += " AND a.id IN (SELECT asset FROM asset_tag WHERE tag = ? OR (tag >= ? AND tag < ?))"
-                    args += [tag, tag + "/", tag + "0"]
+                    let tagged = "SELECT asset FROM asset_tag WHERE tag = ? OR (tag >= ? AND tag < ?)"
+                    let tagArgs: [DatabaseValueConvertible] = [tag, tag + "/", tag + "0"]
+                    let large = try Self.isLarge(db, tagged, tagArgs)
+                    sqlText += " AND \(large ? "+" : "")a.id IN (\(tagged))"
+                    args += tagArgs
                 }
                 sqlText += " ORDER BY a.sort_key DESC, a.id DESC LIMIT ? OFFSET ?"
                 args += [filter.limit, filter.offset]
@@ -36,6 +41,14 @@ extension Catalog {
                 return try Self.assets(db, rows)
             }
         }
+    }
+
+    /// Whether a membership subquery matches so many assets that walking the newest-first index
+    /// and testing membership beats fetching every member and sorting. (`+a.id` keeps SQLite
+    /// from driving the query by the subquery.)
+    static func isLarge(_ db: Database, _ subquery: String, _ args: [DatabaseValueConvertible]) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(subquery) LIMIT 4000)",
+                         arguments: StatementArguments(args)) ?? 0 >= 4000
     }
 
     /// One asset by id (purged ones included, flagged), or nil.
