@@ -25,14 +25,16 @@ extension Catalog {
                 if let album = filter.album {
                     let members = "SELECT asset FROM album_item WHERE album = ?"
                     let large = try Self.isLarge(db, members, [Data(album.bytes)])
-                    sqlText += " AND \(large ? "+" : "")a.id IN (\(members))"
+                    sqlText += large ? " AND EXISTS(SELECT 1 FROM album_item i WHERE i.album = ? AND i.asset = a.id)"
+                        : " AND a.id IN (\(members))"
                     args.append(Data(album.bytes))
                 }
                 if let tag = filter.tag {
                     let tagged = "SELECT asset FROM asset_tag WHERE tag = ? OR (tag >= ? AND tag < ?)"
                     let tagArgs: [DatabaseValueConvertible] = [tag, tag + "/", tag + "0"]
                     let large = try Self.isLarge(db, tagged, tagArgs)
-                    sqlText += " AND \(large ? "+" : "")a.id IN (\(tagged))"
+                    sqlText += large ? " AND EXISTS(SELECT 1 FROM asset_tag t WHERE t.asset = a.id AND "
+                        + "(t.tag = ? OR (t.tag >= ? AND t.tag < ?)))" : " AND a.id IN (\(tagged))"
                     args += tagArgs
                 }
                 sqlText += " ORDER BY a.sort_key DESC, a.id DESC LIMIT ? OFFSET ?"
@@ -44,8 +46,8 @@ extension Catalog {
     }
 
     /// Whether a membership subquery matches so many assets that walking the newest-first index
-    /// and testing membership beats fetching every member and sorting. (`+a.id` keeps SQLite
-    /// from driving the query by the subquery.)
+    /// and probing each row's membership (a correlated EXISTS on the set's primary key) beats
+    /// fetching every member and sorting.
     static func isLarge(_ db: Database, _ subquery: String, _ args: [DatabaseValueConvertible]) throws -> Bool {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(subquery) LIMIT 4000)",
                          arguments: StatementArguments(args)) ?? 0 >= 4000
