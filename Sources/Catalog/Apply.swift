@@ -74,46 +74,61 @@ struct Applier {
 
     private func importAsset(_ id: Hash256, name: String, original: ObjectRef, fields: [(AssetField, FieldValue)],
                              stamp: Stamp) throws {
-        let key = id.data
-        let existing = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT imp_hlc, imp_dev, imp_epoch, imp_seq, file_name FROM asset WHERE id = ?
-            """), arguments: [key])
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO asset_name(asset, name) VALUES(?, ?)")
-            .execute(arguments: [key, name])
+        // One probe for all an import needs: the current import's stamp, registers set before
+        // this import arrived (out of order), and a purge.
+        var probe = RawBinder(try db.cachedStatement(sql: """
+            SELECT 0, imp_hlc, imp_dev, imp_epoch, imp_seq, file_name, NULL FROM asset WHERE id = ?1
+            UNION ALL SELECT 1, hlc, dev, epoch, seq, value, field FROM field_reg WHERE asset = ?1
+            UNION ALL SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL FROM purged WHERE asset = ?1
+            """), db)
+        probe.blob(id.bytes)
         var fileName = name
+        var purged = false
+        var existing: (stamp: Stamp?, name: String)? = nil
+        var values = [FieldValue](repeating: .null, count: Self.fieldCount)
+        for (f, v) in fields { values[Int(f.rawValue) - 1] = v }
+        var regs: [(AssetField, Stamp, [UInt8])] = []
+        while try probe.next() {
+            switch probe.int(at: 0) {
+            case 0: existing = (probe.stamp(at: 1), probe.text(at: 5))
+            case 1:
+                if let f = AssetField(rawValue: UInt8(truncatingIfNeeded: probe.int(at: 6))), let s = probe.stamp(at: 1) {
+                    regs.append((f, s, probe.blob(at: 5)))
+                }
+            default: purged = true
+            }
+        }
+        var nameInsert = RawBinder(try db.cachedStatement(sql: "INSERT OR IGNORE INTO asset_name(asset, name) VALUES(?, ?)"), db)
+        nameInsert.blob(id.bytes)
+        nameInsert.text(name)
+        try nameInsert.step()
         if let existing {
-            let oldName: String = existing[4]
-            fileName = min(oldName, name)
-            if let old = Self.stamp(existing, 0), old >= stamp {
-                if fileName != oldName {
+            fileName = min(existing.name, name)
+            if let old = existing.stamp, old >= stamp {
+                if fileName != existing.name {
                     try db.cachedStatement(sql: "UPDATE asset SET file_name = ? WHERE id = ?")
-                        .execute(arguments: [fileName, key])
+                        .execute(arguments: [fileName, id.data])
                 }
                 return
             }
         }
-        var values = [FieldValue](repeating: .null, count: Self.fieldCount)
-        for (f, v) in fields { values[Int(f.rawValue) - 1] = v }
-        let regs = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT field, hlc, dev, epoch, seq, value FROM field_reg WHERE asset = ?
-            """), arguments: [key])
-        for r in regs {
-            guard let f = AssetField(rawValue: UInt8(truncatingIfNeeded: r[0] as Int64)),
-                  let s = Self.stamp(r, 1), s > stamp,
-                  let v = Schema.decodeValue([UInt8](r[5] as Data)) else { continue }
-            values[Int(f.rawValue) - 1] = v
+        for (f, s, raw) in regs where s > stamp {
+            if let v = Schema.decodeValue(raw) { values[Int(f.rawValue) - 1] = v }
         }
-        let purged = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM purged WHERE asset = ?)"),
-                                       arguments: [key]) ?? false
-        var args: [DatabaseValue] = [
-            key.databaseValue, Self.state(purged: purged, values).databaseValue,
-            Self.sortKey(values, importHLC: stamp.hlc).databaseValue, fileName.databaseValue,
-            sql(stamp.hlc).databaseValue, Data(stamp.device).databaseValue, Int64(stamp.epoch).databaseValue,
-            sql(stamp.seq).databaseValue, Schema.encodeObject(original).databaseValue,
-        ]
-        args.reserveCapacity(args.count + values.count)
-        for v in values { args.append(Schema.column(v)) }
-        try db.cachedStatement(sql: Self.insertAssetSQL).execute(arguments: StatementArguments(args))
+        var insert = RawBinder(try db.cachedStatement(sql: Self.insertAssetSQL), db)
+        insert.blob(id.bytes)
+        insert.int(Self.state(purged: purged, values))
+        insert.int(Self.sortKey(values, importHLC: stamp.hlc))
+        insert.text(fileName)
+        insert.int(sql(stamp.hlc))
+        insert.blob(stamp.device)
+        insert.int(Int64(stamp.epoch))
+        insert.int(sql(stamp.seq))
+        var w = ByteWriter()
+        w.object(original)
+        insert.blob(w.bytes)
+        for v in values { insert.value(v) }
+        try insert.step()
     }
 
     static let insertAssetSQL: String = {
@@ -155,7 +170,7 @@ struct Applier {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT imp_hlc, imp_dev, imp_epoch, imp_seq FROM asset WHERE id = ?
             """), arguments: [key]), let imp = Self.stamp(row, 0), stamp > imp else { return }
-        try db.execute(sql: "UPDATE asset SET \(f.column) = ? WHERE id = ?", arguments: [Schema.column(v), key])
+        try db.cachedStatement(sql: "UPDATE asset SET \(f.column) = ? WHERE id = ?").execute(arguments: [Schema.column(v), key])
         switch f {
         case .trashedAt, .archived:
             try db.cachedStatement(sql: """

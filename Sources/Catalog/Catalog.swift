@@ -85,7 +85,12 @@ public final class Catalog: Sendable {
         var config = Configuration()
         // Other `hearth` processes (a running `hearth serve`) may hold the write lock for a moment.
         config.busyMode = .timeout(10)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // A 32 MiB page cache and 256 MiB of memory-mapped reads keep a million-asset catalog's hot pages
+        // out of pread/pwrite; NORMAL sync is durable across process crashes in WAL mode.
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; "
+                           + "PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY")
+        }
         do {
             return try DatabasePool(path: path, configuration: config)
         } catch {

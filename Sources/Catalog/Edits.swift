@@ -143,7 +143,7 @@ struct EditBuilder {
     }
 
     private func isPurged(_ id: Hash256) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM purged WHERE asset = ?)", arguments: [id.data]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM purged WHERE asset = ?)"), arguments: [id.data]) ?? false
     }
 
     private func requireAsset(_ id: Hash256) throws {

@@ -23,19 +23,34 @@ extension Catalog {
                 if let from = filter.from { sqlText += " AND a.sort_key >= ?"; args.append(from) }
                 if let to = filter.to { sqlText += " AND a.sort_key <= ?"; args.append(to) }
                 if let album = filter.album {
-                    sqlText += " AND a.id IN (SELECT asset FROM album_item WHERE album = ?)"
+                    let members = "SELECT asset FROM album_item WHERE album = ?"
+                    let large = try Self.isLarge(db, members, [Data(album.bytes)])
+                    sqlText += large ? " AND EXISTS(SELECT 1 FROM album_item i WHERE i.album = ? AND i.asset = a.id)"
+                        : " AND a.id IN (\(members))"
                     args.append(Data(album.bytes))
                 }
                 if let tag = filter.tag {
-                    sqlText += " AND a.id IN (SELECT asset FROM asset_tag WHERE tag = ? OR (tag >= ? AND tag < ?))"
-                    args += [tag, tag + "/", tag + "0"]
+                    let tagged = "SELECT asset FROM asset_tag WHERE tag = ? OR (tag >= ? AND tag < ?)"
+                    let tagArgs: [DatabaseValueConvertible] = [tag, tag + "/", tag + "0"]
+                    let large = try Self.isLarge(db, tagged, tagArgs)
+                    sqlText += large ? " AND EXISTS(SELECT 1 FROM asset_tag t WHERE t.asset = a.id AND "
+                        + "(t.tag = ? OR (t.tag >= ? AND t.tag < ?)))" : " AND a.id IN (\(tagged))"
+                    args += tagArgs
                 }
                 sqlText += " ORDER BY a.sort_key DESC, a.id DESC LIMIT ? OFFSET ?"
                 args += [filter.limit, filter.offset]
                 let rows = try Row.fetchAll(db, sql: sqlText, arguments: StatementArguments(args))
-                return try rows.map { try Self.asset(db, $0) }
+                return try Self.assets(db, rows)
             }
         }
+    }
+
+    /// Whether a membership subquery matches so many assets that walking the newest-first index
+    /// and probing each row's membership (a correlated EXISTS on the set's primary key) beats
+    /// fetching every member and sorting.
+    static func isLarge(_ db: Database, _ subquery: String, _ args: [DatabaseValueConvertible]) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(subquery) LIMIT 4000)",
+                         arguments: StatementArguments(args)) ?? 0 >= 4000
     }
 
     /// One asset by id (purged ones included, flagged), or nil.
@@ -48,18 +63,37 @@ extension Catalog {
         }
     }
 
+    /// Builds assets from rows, fetching file names and importer names in one query each.
+    static func assets(_ db: Database, _ rows: [Row]) throws -> [Asset] {
+        guard rows.count > 1 else { return try rows.map { try asset(db, $0) } }
+        let keys = rows.map { $0[0] as Data }
+        var names: [Data: [String]] = [:]
+        let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+        for r in try Row.fetchAll(db, sql: "SELECT asset, name FROM asset_name WHERE asset IN (\(marks)) ORDER BY asset, name",
+                                  arguments: StatementArguments(keys)) {
+            names[r[0], default: []].append(r[1])
+        }
+        var people: [Data: String] = [:]
+        for r in try Row.fetchAll(db, sql: "SELECT device, name FROM member WHERE name IS NOT NULL") { people[r[0]] = r[1] }
+        return rows.map { asset($0, names: names[$0[0] as Data] ?? [], person: people[$0[2] as Data]) }
+    }
+
     static func asset(_ db: Database, _ row: Row) throws -> Asset {
+        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM asset_name WHERE asset = ? ORDER BY name"),
+                                        arguments: [row[0] as Data])
+        let person = try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM member WHERE device = ?"),
+                                         arguments: [row[2] as Data])
+        return asset(row, names: names, person: person)
+    }
+
+    static func asset(_ row: Row, names: [String], person: String?) -> Asset {
         let id = (row[0] as Data).hash256!
         var values: [AssetField: FieldValue] = [:]
         for (i, f) in AssetField.allCases.enumerated() {
             let v = Schema.value(f, row[5 + i] as DatabaseValue)
             if v != .null { values[f] = v }
         }
-        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM asset_name WHERE asset = ? ORDER BY name"),
-                                        arguments: [id.data])
         let dev = DeviceID(hash: (row[2] as Data).hash256!)
-        let person = try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM member WHERE device = ?"),
-                                         arguments: [dev.hash.data])
         let original = Schema.decodeObject(row[3]) ?? ObjectRef(id: id, size: 0, chunks: [])
         return Asset(id: id, fileNames: names, importedBy: dev, importedByPerson: person, original: original,
                      purged: (row[4] as Int64) == 9, values: values)

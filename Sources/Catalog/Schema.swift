@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import HearthCrypto
 
-/// The catalog's tables. Registers keep the winning stamp; `asset`, `album`, `member` are the
+/// The catalog's tables. `asset` is a rowid table on purpose: its wide rows append in import
+/// order while only the narrow id index takes the random-key inserts.
+/// Registers keep the winning stamp; `asset`, `album`, `member` are the
 /// materialized state the queries read, updated as each change is applied.
 enum Schema {
     static let version = 1
@@ -26,7 +28,7 @@ enum Schema {
                 hlc INTEGER, s_dev BLOB, s_epoch INTEGER, s_seq INTEGER) WITHOUT ROWID;
             CREATE TABLE asset(id BLOB PRIMARY KEY, state INTEGER NOT NULL, sort_key INTEGER NOT NULL,
                 file_name TEXT NOT NULL, imp_hlc INTEGER NOT NULL, imp_dev BLOB NOT NULL, imp_epoch INTEGER NOT NULL,
-                imp_seq INTEGER NOT NULL, original BLOB NOT NULL, \(fieldCols)) WITHOUT ROWID;
+                imp_seq INTEGER NOT NULL, original BLOB NOT NULL, \(fieldCols));
             CREATE INDEX asset_page ON asset(state, sort_key DESC, id DESC);
             CREATE INDEX asset_fav ON asset(state, sort_key DESC, id DESC) WHERE \(AssetField.favorite.column) = 1;
             CREATE TABLE asset_name(asset BLOB NOT NULL, name TEXT NOT NULL, PRIMARY KEY(asset, name)) WITHOUT ROWID;

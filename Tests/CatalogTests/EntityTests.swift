@@ -180,3 +180,25 @@ import Testing
         #expect(try j.digest() == c.digest())
     }
 }
+
+@Suite struct LargeFilterTests {
+    /// A tag on thousands of assets takes the walk-the-index plan; it must list the same page.
+    @Test func largeTagAndAlbumFiltersPageCorrectly() throws {
+        let c = try library(1)[0]
+        let n = 4100
+        var edits = [Edit]()
+        for i in 0..<n {
+            edits.append(.importAsset(anImport(i)))
+            edits.append(.addTag(assetID(i), "Big/\(i % 2)"))
+        }
+        edits.append(.createAlbum(albumID(1), name: "All"))
+        for i in 0..<n { edits.append(.addToAlbum(albumID(1), assetID(i))) }
+        try c.commit(edits, now: t0)
+        let all = try c.assets(AssetFilter(limit: 300, offset: 10)).map(\.id)
+        #expect(all.count == 300)
+        #expect(try c.assets(AssetFilter(tag: "Big", limit: 300, offset: 10)).map(\.id) == all)
+        #expect(try c.assets(AssetFilter(album: albumID(1), limit: 300, offset: 10)).map(\.id) == all)
+        let evens = try c.assets(AssetFilter(tag: "Big/0", limit: 100)).map(\.id)
+        #expect(evens == (0..<n).reversed().filter { $0 % 2 == 0 }.prefix(100).map { assetID($0) })
+    }
+}
