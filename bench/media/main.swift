@@ -357,6 +357,23 @@ func report(set name: String, files: [String], workers: Int, baseline: String?, 
     let me = selfExecutable()
     var rows: [(String, Measurement)] = []
     rows.append(("ours (DerivedImages)", measure([me, "--run", "ours", "--list", list, "--workers", "\(workers)"])))
+    // The whole ingest as a user runs it: hash, store (fsync), metadata, thumbnail, preview, catalog.
+    let hearth = (me as NSString).deletingLastPathComponent + "/hearth"
+    if FileManager.default.isExecutableFile(atPath: hearth) {
+        let scratch = NSTemporaryDirectory() + "hearth-bench-media-import-\(getpid())"
+        try? FileManager.default.removeItem(atPath: scratch)
+        try? FileManager.default.createDirectory(atPath: scratch + "/in", withIntermediateDirectories: true)
+        for (i, f) in files.enumerated() {
+            let target = scratch + "/in/\(i)-" + (f as NSString).lastPathComponent
+            if link(f, target) != 0 { try? FileManager.default.copyItem(atPath: f, toPath: target) }
+        }
+        _ = runProcess(hearth, ["--home", scratch + "/home", "init"])
+        rows.append(("hearth import (full ingest)", measure([hearth, "--home", scratch + "/home", "import", "--workers",
+                                                              "\(workers)", scratch + "/in"])))
+        try? FileManager.default.removeItem(atPath: scratch)
+    } else {
+        print("note: build the hearth product (swift build -c release --product hearth) to time the full import")
+    }
     let haveTools = FileManager.default.isExecutableFile(atPath: "/usr/bin/exiftool")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/vips")
     if haveTools {
