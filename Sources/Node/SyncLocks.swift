@@ -127,4 +127,6 @@ final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
     func syncMissing(_ ids: [Hash256]) throws -> [Hash256] { try with { try $0.missing(of: ids) } }
     func syncRead(_ id: Hash256) throws -> [UInt8]? { try with { try $0.syncRead(id) } }
     func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws { try with { _ = try $0.putChunk(id, bytes) } }
+    func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws { try with { _ = try $0.putChunks(batch) } }
+    var syncChecksOnPut: Bool { true }
 }

@@ -55,4 +55,10 @@ extension ChunkStore: SyncChunkSource {
     }
 
     public func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws { _ = try putChunk(id, bytes) }
+
+    /// `putChunks` hashes every chunk before storing any.
+    public var syncChecksOnPut: Bool { true }
+
+    /// One fsync for the whole batch instead of one per chunk.
+    public func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws { _ = try putChunks(batch) }
 }

@@ -29,6 +29,20 @@ public protocol SyncChunkSource: AnyObject {
     func syncRead(_ id: Hash256) throws -> [UInt8]?
     /// Stores a chunk whose hash the caller has checked.
     func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws
+    /// Stores several checked chunks, durably, ideally with one flush to disk.
+    func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws
+    /// True when `syncPut(batch:)` itself checks every chunk's hash and stores none of a batch
+    /// with a bad one (throwing `ChunkStoreError.hashMismatch`): the session then skips its
+    /// own check instead of hashing every byte twice.
+    var syncChecksOnPut: Bool { get }
+}
+
+extension SyncChunkSource {
+    public var syncChecksOnPut: Bool { false }
+
+    public func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws {
+        for (id, bytes) in batch { try syncPut(id, bytes) }
+    }
 }
 
 /// A remote batch the catalog refused, and why.

@@ -72,8 +72,8 @@ extension SyncSession {
         let (id, bytes, offset) = outgoingChunk!
         let end = min(bytes.count, offset + MessageLimits.maxChunkPieceBytes)
         outgoingChunk = end == bytes.count ? nil : (id, bytes, end)
-        return .chunkData(ChunkData(id: id, totalLength: UInt32(bytes.count), offset: UInt32(offset),
-                                    bytes: Array(bytes[offset..<end])))
+        let piece = offset == 0 && end == bytes.count ? bytes : Array(bytes[offset..<end]) // whole chunks are not copied
+        return .chunkData(ChunkData(id: id, totalLength: UInt32(bytes.count), offset: UInt32(offset), bytes: piece))
     }
 
     /// The next part of the answer to the peer's BatchRequest, advancing the cursor past it.
@@ -105,6 +105,7 @@ extension SyncSession {
     /// Asks for chunks our policy wants and our store lacks, a few requests at a time.
     mutating func requestChunks(_ out: inout [SyncEffect]) throws {
         if wantedFor != myVector {
+            try storeReceived() // so that the store, not this buffer, says what is missing
             wantedFor = myVector
             let inFlight = Set(awaiting[awaitingHead...])
             wanted = try chunks.syncMissing(try catalog.syncWantedChunks(policy: config.policy))

@@ -14,6 +14,9 @@ public struct SyncConfig: Sendable {
     public var chunkIDsPerRequest: Int
     /// ChunkRequests outstanding at once.
     public var maxOutstandingChunkRequests: Int
+    /// Received chunks are stored in batches of about this many bytes (one fsync each); a
+    /// broken connection loses at most this much, which the next session asks for again.
+    public var storeBatchBytes: Int = 8 << 20
     /// Send a Ping after this long without sending (ms).
     public var pingInterval: Int64
     /// Close after this long without receiving (ms).
@@ -93,6 +96,9 @@ public struct SyncSession {
     /// Pieces received so far of the chunk at the head of `awaiting`.
     var incoming: [UInt8] = []
     var incomingTotal: UInt32 = 0
+    /// Verified chunks not yet stored (see `SyncConfig.storeBatchBytes`).
+    var unstored: [(id: Hash256, bytes: [UInt8])] = []
+    var unstoredBytes = 0
     /// Credit we granted and the peer has not used yet, and bytes consumed since the last grant.
     var granted = 0
     var consumedSinceGrant = 0

@@ -117,7 +117,7 @@ public struct ConnectionLimits: Sendable {
     /// How often the session gets `.tick`.
     public var tickInterval: Int64 = 1_000
     /// Credit granted to the peer: the bytes in flight towards us.
-    public var creditWindow: Int = 4 * MessageLimits.maxMessageBytes
+    public var creditWindow: Int = 32 * MessageLimits.maxMessageBytes
     /// Open connections a server accepts at once; more are closed at once.
     public var maxConnections: Int = 64
 

@@ -20,8 +20,15 @@ final class SecureChannel {
     }
 
     func seal(_ m: Message) throws -> [UInt8] { try Self.seal(m, cipher) }
-    /// The sealed frame in a buffer ready to write.
-    func sealBuffer(_ m: Message) throws -> ByteBuffer { ByteBuffer(bytes: try seal(m)) }
+    /// The sealed frame in a buffer ready to write: the sealed body is copied once, behind its header.
+    func sealBuffer(_ m: Message) throws -> ByteBuffer {
+        let body = try cipher.seal(m.encoded())
+        precondition(body.count <= Framing.defaultMaxBodyLength, "a message over the frame limit was built")
+        var buffer = ByteBufferAllocator().buffer(capacity: Framing.headerLength + body.count)
+        buffer.writeInteger(UInt32(body.count))
+        buffer.writeBytes(body)
+        return buffer
+    }
     static func seal(_ m: Message, _ cipher: TransportCipher) throws -> [UInt8] {
         try Framing.encode(try cipher.seal(m.encoded()))
     }

@@ -125,10 +125,17 @@ public enum SyncClient {
         let id = hub?.add(sink)
         defer { if let id { hub?.remove(id) } }
         let c = Connection(role: .initiator, context: context, peerAddress: address, logger: logger)
-        return try await conn.executeThenClose { inbound, outbound in
-            try await c.run(inbound: inbound, outbound: outbound, events: events, eventSink: sink,
-                            stopAtConvergence: stopAtConvergence,
-                            onCatalogChange: { hub?.broadcast(.localChange, except: id) })
+        do {
+            return try await conn.executeThenClose { inbound, outbound in
+                try await c.run(inbound: inbound, outbound: outbound, events: events, eventSink: sink,
+                                stopAtConvergence: stopAtConvergence,
+                                onCatalogChange: { hub?.broadcast(.localChange, except: id) })
+            }
+        } catch let e as SyncError {
+            throw e
+        } catch {
+            // A write after the peer hung up (it refused us, or it went away).
+            throw SyncError(.connectionLost, "\(address) closed the connection: \(error)")
         }
     }
 }
