@@ -15,9 +15,14 @@ struct Applier {
             try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES('founder', ?), ('nonce', ?)",
                            arguments: [Data(pk), Data(nonce)])
         case .memberPut(let pk, let name, let role):
-            try putMember(DeviceID(publicKey: pk), pk: pk, name: name, role: role, removed: false, stamp: stamp)
+            let dev = DeviceID(publicKey: pk)
+            try Membership.record(db, target: dev, stamp: stamp, dot: dot, publicKey: pk, name: name, role: role,
+                                  removed: false)
+            try Membership.materialize(db, dev)
         case .memberRemove(let dev):
-            try putMember(dev, pk: nil, name: nil, role: nil, removed: true, stamp: stamp)
+            try Membership.record(db, target: dev, stamp: stamp, dot: dot, publicKey: nil, name: nil, role: nil,
+                                  removed: true)
+            try Membership.materialize(db, dev)
         case .importAsset(let id, let name, let original, let fields):
             try importAsset(id, name: name, original: original, fields: fields, stamp: stamp)
         case .setField(let id, let f, let v):
@@ -39,29 +44,6 @@ struct Applier {
     }
 
     // MARK: Members
-
-    private func putMember(_ dev: DeviceID, pk: [UInt8]?, name: String?, role: Role?, removed: Bool,
-                           stamp: Stamp) throws {
-        let key = dev.hash.data
-        if let pk {
-            try db.execute(sql: "INSERT OR IGNORE INTO member(device) VALUES(?)", arguments: [key])
-            try db.execute(sql: "UPDATE member SET public_key = ? WHERE device = ? AND public_key IS NULL",
-                           arguments: [Data(pk), key])
-        }
-        if let old = try Row.fetchOne(db, sql: "SELECT hlc, s_dev, s_epoch, s_seq FROM member WHERE device = ?",
-                                      arguments: [key]), let oldStamp = Self.stamp(old, 0), oldStamp >= stamp {
-            return
-        }
-        try db.execute(sql: "INSERT OR IGNORE INTO member(device) VALUES(?)", arguments: [key])
-        var sets = "removed = ?, hlc = ?, s_dev = ?, s_epoch = ?, s_seq = ?"
-        var args: [DatabaseValueConvertible?] = [removed, sql(stamp.hlc), Data(stamp.device), Int64(stamp.epoch),
-                                                 sql(stamp.seq)]
-        if let name, let role {
-            sets += ", name = ?, role = ?"
-            args += [name, Int64(role.rawValue)]
-        }
-        try db.execute(sql: "UPDATE member SET \(sets) WHERE device = ?", arguments: StatementArguments(args + [key]))
-    }
 
     /// A stamp stored as four columns starting at `i`; nil when absent.
     static func stamp(_ row: Row, _ i: Int) -> Stamp? {

@@ -182,12 +182,14 @@ public final class Catalog: Sendable {
         try commitOps(db, ops.count, now: now) { ops[$0] }
     }
 
-    /// Gives each op its dot and clock, applies it, then signs and logs the batch.
+    /// Gives each op its dot and clock, applies it, then signs and logs the batch with the membership
+    /// context it was written in (taken before its own ops, which never authorize the batch that carries them).
     private func commitOps(_ db: Database, _ count: Int, now: Int64, make: (Int) throws -> Op) throws -> SignedBatch {
         let origin = Origin(device: device, epoch: try Meta.epoch(db))
         let seq = try VV.seq(db, origin)
         let clock = try Meta.clock(db)
         let base = HLC.tick(clock, now: now)
+        let context = try Membership.context(db)
         var ops = [Op]()
         ops.reserveCapacity(count)
         var applier = Applier(db: db)
@@ -197,7 +199,7 @@ public final class Catalog: Sendable {
             try applier.apply(op, stamp: Stamp(hlc: base + UInt64(i), dot: dot), dot: dot)
             ops.append(op)
         }
-        let payload = Payload(hlc: base, ops: ops).encode()
+        let payload = Payload(hlc: base, context: context, ops: ops).encode()
         guard payload.count <= Limits.payloadBytes else {
             throw CatalogError(.tooLarge, "one commit may hold at most 32 MiB of changes; split these \(count) edits")
         }

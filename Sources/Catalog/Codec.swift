@@ -9,6 +9,8 @@ enum Limits {
     static let tagBytes = 512
     static let chunksPerObject = 1 << 20
     static let observedDots = 1 << 16
+    /// Origins (device epochs) that wrote membership changes, named in one batch's context.
+    static let contextOrigins = 1 << 12
 }
 
 /// Appends the canonical binary forms: LEB128 varints, fixed-width big-endian where noted.

@@ -83,16 +83,39 @@ enum HLC {
     }
 }
 
-/// A decoded payload: version 1, base clock, then the changes.
+/// A decoded payload: version 2, base clock, the author's membership context, then the changes.
+///
+/// The context lists, for every origin that had written membership changes the author held
+/// when it committed, the highest sequence number of such a change (sorted by origin, each
+/// seq > 0). A receiver authorizes the batch against the membership those changes make (see
+/// `Membership`), so the verdict is the same on every node whatever order batches arrive in.
 struct Payload {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     var hlc: UInt64
+    var context: [(origin: Origin, seq: UInt64)]
     var ops: [Op]
+
+    init(hlc: UInt64, context: [(origin: Origin, seq: UInt64)] = [], ops: [Op]) {
+        self.hlc = hlc
+        self.context = context
+        self.ops = ops
+    }
+
+    /// The context as a version vector (origins it does not name map to 0).
+    var contextVector: VersionVector {
+        VersionVector(Dictionary(context.map { ($0.origin, $0.seq) }, uniquingKeysWith: max))
+    }
 
     func encode() -> [UInt8] {
         var w = ByteWriter()
         w.u8(Self.version)
         w.varint(hlc)
+        w.varint(UInt64(context.count))
+        for e in context {
+            w.hash(e.origin.device.hash)
+            w.varint(UInt64(e.origin.epoch))
+            w.varint(e.seq)
+        }
         w.varint(UInt64(ops.count))
         for op in ops { w.op(op) }
         return w.bytes
@@ -104,6 +127,18 @@ struct Payload {
         let v = try r.u8()
         guard v == version else { throw ByteReader.fail("unsupported version \(v)") }
         let hlc = try r.varint()
+        let m = try r.count(max: Limits.contextOrigins, "context origin")
+        guard m <= (bytes.count - r.pos) / 34 else { throw ByteReader.fail("truncated context") }
+        var context = [(origin: Origin, seq: UInt64)]()
+        context.reserveCapacity(m)
+        for _ in 0..<m {
+            let d = try r.dot()
+            guard d.seq > 0 else { throw ByteReader.fail("context entry with sequence 0") }
+            if let last = context.last, !(last.origin < d.origin) {
+                throw ByteReader.fail("context origins not in strictly ascending order")
+            }
+            context.append((d.origin, d.seq))
+        }
         let n = try r.count(max: Limits.opsPerBatch, "change")
         guard n > 0, n <= bytes.count else { throw ByteReader.fail("change count \(n) does not fit the payload") }
         guard hlc <= UInt64.max - UInt64(n) else { throw ByteReader.fail("clock overflow") }
@@ -111,7 +146,7 @@ struct Payload {
         ops.reserveCapacity(n)
         for _ in 0..<n { ops.append(try r.op()) }
         guard r.atEnd else { throw ByteReader.fail("trailing bytes") }
-        return Payload(hlc: hlc, ops: ops)
+        return Payload(hlc: hlc, context: context, ops: ops)
     }
 }
 

@@ -8,9 +8,10 @@ extension Catalog {
     public static let maxPendingBytes = 64 << 20
 
     /// Applies batches from peers: idempotent, in any order. A batch already covered is skipped;
-    /// one after a gap waits in the pending pool; one whose author is not (yet) known is retried
-    /// after the others in this call. Each is verified (signature, membership, role, payload)
-    /// before any of it is applied; a bad batch is rejected with a reason and leaves no trace.
+    /// one after a gap, or whose membership context names changes not held yet, waits in the
+    /// pending pool. Each is verified (signature, payload, and its author's membership and role in
+    /// the context it was written in, see `Membership`) before any of it is applied; a bad batch is
+    /// rejected with a reason and leaves no trace. The verdict on a batch is the same on every node.
     @discardableResult
     public func applyRemote(_ batches: [SignedBatch], now: Int64) throws -> ApplyReport {
         try guarded {
@@ -76,9 +77,13 @@ private struct RemoteApply {
 
     enum Verdict {
         case apply(Payload, hasMembers: Bool)
-        case unknownAuthor
+        /// The context covers membership changes this node does not hold yet.
+        case waitForContext
         case reject(CatalogError)
     }
+
+    /// Accepted membership changes, loaded on first use and reloaded after a batch changes them.
+    var membership: Membership? = nil
 
     mutating func seq(_ o: Origin) throws -> UInt64 {
         if let s = seqs[o] { return s }
@@ -93,12 +98,10 @@ private struct RemoteApply {
         remaining.sort { a, b in
             a.0.origin != b.0.origin ? a.0.origin < b.0.origin : a.0.firstSeq < b.0.firstSeq
         }
-        var unknown: [SignedBatch] = []
         var progress = true
         while progress {
             progress = false
             var next: [(SignedBatch, Bool)] = []
-            unknown = []
             for (b, fromPending) in remaining {
                 let have = try seq(b.origin)
                 if b.lastSeq <= have {
@@ -118,26 +121,15 @@ private struct RemoteApply {
                 case .apply(let payload, let members):
                     try apply(b, payload, members: members)
                     progress = true
-                case .unknownAuthor:
+                case .waitForContext:
                     next.append((b, fromPending))
-                    unknown.append(b)
                 case .reject(let e):
                     reject(b, e)
                 }
             }
             remaining = next
         }
-        let unknownKeys = Set(unknown.map { Dot(origin: $0.origin, seq: $0.firstSeq) })
-        var keep: [SignedBatch] = []
-        for (b, _) in remaining {
-            if unknownKeys.contains(Dot(origin: b.origin, seq: b.firstSeq)) {
-                reject(b, CatalogError(.notMember, "batch from device \(b.origin.device.short) rejected: "
-                                       + "not a member of library \(catalog.libraryID)"))
-            } else {
-                keep.append(b)
-            }
-        }
-        try storePending(keep)
+        try storePending(remaining.map(\.0))
         return report
     }
 
@@ -158,20 +150,32 @@ private struct RemoteApply {
         }
         let publicKey: [UInt8]
         let role: Role
+        let who = b.origin.device.short
         if case .genesis(let nonce, let pk) = payload.ops[0] {
-            guard b.firstSeq == 1, DeviceID(publicKey: pk) == b.origin.device,
+            guard b.firstSeq == 1, payload.context.isEmpty, DeviceID(publicKey: pk) == b.origin.device,
                   Catalog.libraryID(founder: pk, nonce: nonce) == catalog.libraryID else {
-                return .reject(CatalogError(.wrongLibrary, "genesis from \(b.origin.device.short) does not found library "
+                return .reject(CatalogError(.wrongLibrary, "genesis from \(who) does not found library "
                                             + "\(catalog.libraryID)"))
             }
             (publicKey, role) = (pk, .admin)
         } else {
-            guard let m = try Members.row(db, b.origin.device), let pk = m.publicKey, let r = m.role else {
-                return .unknownAuthor
+            let context = payload.contextVector
+            if context[b.origin] >= b.firstSeq {
+                return .reject(CatalogError(.badPayload, "batch \(b.origin) \(b.firstSeq)...\(b.lastSeq) claims to "
+                                            + "have seen its own later changes"))
             }
-            if m.removed {
-                return .reject(CatalogError(.notMember, "device \(b.origin.device.short) was removed from the library"))
+            for e in payload.context where try seq(e.origin) < e.seq { return .waitForContext }
+            if membership == nil { membership = try Membership.load(db) }
+            let standing = membership!.standing(of: b.origin.device, author: b.origin, firstSeq: b.firstSeq,
+                                                context: context)
+            let notMember = CatalogError(.notMember, "batch from device \(who) rejected: not a member of library "
+                                         + "\(catalog.libraryID) in the membership it was written against")
+            guard let standing else { return .reject(notMember) }
+            if standing.removed {
+                return .reject(CatalogError(.notMember, "batch from device \(who) rejected: it was written after the "
+                                            + "device learned of its removal from library \(catalog.libraryID)"))
             }
+            guard let pk = standing.publicKey, let r = standing.role else { return .reject(notMember) }
             (publicKey, role) = (pk, r)
         }
         guard Identity.verify(signature: b.signature, message: SignedBatch.signedBytes(
@@ -181,7 +185,8 @@ private struct RemoteApply {
                                         + "does not match device \(b.origin.device.short)'s key"))
         }
         guard role.canWrite else {
-            return .reject(CatalogError(.notPermitted, "device \(b.origin.device.short) is a read-only partner"))
+            return .reject(CatalogError(.notPermitted, "device \(who) was a read-only partner when it wrote batch "
+                                        + "\(b.origin) \(b.firstSeq)...\(b.lastSeq)"))
         }
         var members = false
         for (i, op) in payload.ops.enumerated() where op.touchesMembers {
@@ -206,6 +211,7 @@ private struct RemoteApply {
             try applier.apply(op, stamp: Stamp(hlc: p.hlc + UInt64(i), dot: dot), dot: dot)
         }
         try BatchLog.insert(db, b, members: members)
+        if members { membership = nil }
         try VV.set(db, b.origin, b.lastSeq)
         seqs[b.origin] = b.lastSeq
         report.applied += 1

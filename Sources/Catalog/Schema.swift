@@ -4,10 +4,11 @@ import HearthCrypto
 
 /// The catalog's tables. `asset` is a rowid table on purpose: its wide rows append in import
 /// order while only the narrow id index takes the random-key inserts.
+/// `member_op` keeps every accepted membership change for causal authorization (see `Membership`).
 /// Registers keep the winning stamp; `asset`, `album`, `member` are the
 /// materialized state the queries read, updated as each change is applied.
 enum Schema {
-    static let version = 1
+    static let version = 2
 
     static let assetFieldColumns = AssetField.allCases.map { "\($0.column)" }
 
@@ -26,6 +27,10 @@ enum Schema {
             CREATE TABLE member(device BLOB PRIMARY KEY, public_key BLOB, name TEXT, role INTEGER,
                 removed INTEGER NOT NULL DEFAULT 0,
                 hlc INTEGER, s_dev BLOB, s_epoch INTEGER, s_seq INTEGER) WITHOUT ROWID;
+            CREATE TABLE member_op(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                target BLOB NOT NULL, hlc INTEGER NOT NULL, public_key BLOB, name TEXT, role INTEGER,
+                removed INTEGER NOT NULL, PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
+            CREATE INDEX member_op_target ON member_op(target);
             CREATE TABLE asset(id BLOB PRIMARY KEY, state INTEGER NOT NULL, sort_key INTEGER NOT NULL,
                 file_name TEXT NOT NULL, imp_hlc INTEGER NOT NULL, imp_dev BLOB NOT NULL, imp_epoch INTEGER NOT NULL,
                 imp_seq INTEGER NOT NULL, original BLOB NOT NULL, \(fieldCols));

@@ -2,10 +2,11 @@ import HearthCrypto
 import Testing
 @testable import Catalog
 
-/// A batch for `lib` signed by `signer` as if it came from `signer`'s origin.
-func craft(_ lib: LibraryID, signer: Identity, epoch: UInt32 = 1, firstSeq: UInt64 = 1, ops: [Op]) -> SignedBatch {
+/// A batch for `lib` signed by `signer` as if it came from `signer`'s origin, claiming `context`.
+func craft(_ lib: LibraryID, signer: Identity, epoch: UInt32 = 1, firstSeq: UInt64 = 1,
+           context: [(origin: Origin, seq: UInt64)] = [], ops: [Op]) -> SignedBatch {
     let origin = Origin(device: signer.deviceID, epoch: epoch)
-    let payload = Payload(hlc: UInt64(t0) << 16, ops: ops).encode()
+    let payload = Payload(hlc: UInt64(t0) << 16, context: context, ops: ops).encode()
     let last = firstSeq + UInt64(ops.count) - 1
     let sig = signer.sign(SignedBatch.signedBytes(library: lib, origin: origin, firstSeq: firstSeq, lastSeq: last, payload: payload))
     return SignedBatch(origin: origin, firstSeq: firstSeq, lastSeq: last, payload: payload, signature: sig)
@@ -47,20 +48,25 @@ func craft(_ lib: LibraryID, signer: Identity, epoch: UInt32 = 1, firstSeq: UInt
         let cs = try library(3, roles: [.member, .partner])
         let a = cs[0]
         let before = try a.digest()
-        let partner = craft(a.libraryID, signer: identity(3), ops: [importOp])
+        let ctx = try membershipContext(a)
+        let partner = craft(a.libraryID, signer: identity(3), context: ctx, ops: [importOp])
         var r = try a.applyRemote([partner], now: t0)
         #expect(r.rejected.map(\.reason.code) == [.notPermitted])
-        let grab = craft(a.libraryID, signer: identity(2), ops: [.memberPut(publicKey: identity(2).publicKey, name: "me", role: .admin)])
+        let grab = craft(a.libraryID, signer: identity(2), context: ctx, ops: [.memberPut(publicKey: identity(2).publicKey, name: "me", role: .admin)])
         r = try a.applyRemote([grab], now: t0)
         #expect(r.rejected.map(\.reason.code) == [.notPermitted])
         #expect(try a.digest() == before)
         #expect(try a.members().first { $0.device == identity(2).deviceID }?.role == .member)
     }
 
-    @Test func removedMemberIsRejected() throws {
+    @Test func removedMemberCannotWriteOnceItKnows() throws {
         let cs = try library(2)
         try cs[0].commit([.removeMember(identity(2).deviceID)], now: t0)
-        let late = try cs[1].commit([.importAsset(anImport(3))], now: t0)
+        try sync(cs[0], cs[1])
+        #expect(throws: CatalogError.self) { try cs[1].commit([.importAsset(anImport(3))], now: t0) }
+        // A batch it signs anyway, with the context it really has, is refused.
+        let late = craft(cs[0].libraryID, signer: identity(2), context: try membershipContext(cs[1]),
+                         ops: [.importAsset(id: assetID(3), fileName: "x.jpg", original: objectRef("x"), fields: [])])
         let r = try cs[0].applyRemote([late], now: t0)
         #expect(r.rejected.map(\.reason.code) == [.notMember])
         #expect(try cs[0].asset(assetID(3)) == nil)
@@ -115,9 +121,15 @@ func craft(_ lib: LibraryID, signer: Identity, epoch: UInt32 = 1, firstSeq: UInt
             .albumRemove(albumID(1), assetID(2), observed: [dot]), .tagAdd(assetID(1), "A/B"),
             .tagRemove(assetID(1), "A/B", observed: [dot, dot]),
         ]
-        let p = Payload(hlc: 123_456, ops: ops)
+        let ctx = [(origin: dot.origin, seq: UInt64(4)), (origin: Origin(device: identity(1).deviceID, epoch: 4), seq: 1)]
+        let p = Payload(hlc: 123_456, context: ctx, ops: ops)
         let decoded = try Payload.decode(p.encode())
         #expect(decoded.hlc == 123_456 && decoded.ops == ops)
+        #expect(decoded.context.map(\.origin) == ctx.map(\.origin) && decoded.context.map(\.seq) == [4, 1])
+        // A context out of order, repeated or with seq 0 is not canonical and is refused.
+        for bad in [[ctx[1], ctx[0]], [ctx[0], ctx[0]], [(origin: dot.origin, seq: UInt64(0))]] {
+            #expect(throws: CatalogError.self) { try Payload.decode(Payload(hlc: 1, context: bad, ops: ops).encode()) }
+        }
     }
 
     /// Random bytes, truncations and bit flips of a valid payload: errors, never a crash.
@@ -145,10 +157,10 @@ func craft(_ lib: LibraryID, signer: Identity, epoch: UInt32 = 1, firstSeq: UInt
         #expect(rejected > 10_000)
         // Huge counts are refused before any allocation.
         var w = ByteWriter()
-        w.u8(1); w.varint(5); w.varint(UInt64(Limits.opsPerBatch))
+        w.u8(2); w.varint(5); w.varint(0); w.varint(UInt64(Limits.opsPerBatch))
         #expect(throws: CatalogError.self) { try Payload.decode(w.bytes) }
         var chunky = ByteWriter()
-        chunky.u8(1); chunky.varint(5); chunky.varint(1); chunky.u8(4); chunky.hash(assetID(1)); chunky.string("a")
+        chunky.u8(2); chunky.varint(5); chunky.varint(0); chunky.varint(1); chunky.u8(4); chunky.hash(assetID(1)); chunky.string("a")
         chunky.hash(assetID(2)); chunky.varint(10); chunky.varint(1 << 19)
         #expect(throws: CatalogError.self) { try Payload.decode(chunky.bytes) }
     }

@@ -54,3 +54,8 @@ func library(_ count: Int, roles: [Role] = []) throws -> [Catalog] {
 func sync(_ from: Catalog, _ to: Catalog, now: Int64 = t0) throws -> ApplyReport {
     try to.applyRemote(from.batches(missingFrom: to.versionVector()), now: now)
 }
+
+/// The membership context `c` would sign into its next batch.
+func membershipContext(_ c: Catalog) throws -> [(origin: Origin, seq: UInt64)] {
+    try c.db.read { try Membership.context($0) }
+}
