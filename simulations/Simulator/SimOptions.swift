@@ -10,6 +10,8 @@ public struct SimOptions: Sendable {
     public var maxHealEvents: Int
     /// Test-only wrong rules, to show the invariants have teeth.
     public var bugs: InjectedBugs
+    /// Prints every trace line (the events the trace hash covers) to standard output.
+    public var printTrace = false
 
     public init(nodes: Int? = nil, steps: Int = 2_000, maxHealEvents: Int = 40_000, bugs: InjectedBugs = InjectedBugs()) {
         precondition(nodes.map { (2...10).contains($0) } ?? true, "nodes must be 2...10")

@@ -92,9 +92,11 @@ struct TraceHasher {
     private var chain: [UInt8] = Array(repeating: 0, count: 32)
     private var buffer: [UInt8] = []
     private(set) var events = 0
+    var echo = false
 
     mutating func add(_ line: String) {
         events += 1
+        if echo { print(line) }
         buffer += Array(line.utf8)
         buffer.append(10)
         flushIfLarge()

@@ -186,7 +186,7 @@ extension Simulation {
     }
 
     func lateJoin() {
-        guard let j = joiner, nodes[j].standing == .unpaired, nodes[0].alive else { return }
+        guard let j = joiner, nodes[j].standing == .unpaired, nodes[0].alive, !healing || partition == nil else { return }
         do {
             try pair(nodes[j])
             nodes[j].lastVV = VersionVector()
@@ -202,6 +202,7 @@ extension Simulation {
         guard let l = leaver, nodes[l].standing == .member, nodes[0].alive, let lcat = nodes[l].catalog else { return }
         do {
             let mine = try lcat.versionVector().sorted.filter { $0.origin.device == nodes[l].device }
+            guard !mine.isEmpty else { return }
             for other in nodes where other.index != l {
                 guard let cat = other.catalog else { continue }
                 let vv = try cat.versionVector()
@@ -233,12 +234,19 @@ extension Simulation {
         healing = true
         partition = nil
         for n in nodes where !n.alive && n.standing != .departed { n.alive = true }
-        if let j = joiner, nodes[j].standing == .unpaired {
+        if let j = joiner, nodes[j].standing == .unpaired, leaver.map({ nodes[$0].standing != .member }) ?? true {
             do {
                 try pair(nodes[j])
                 result.count(fault: "lateJoin")
             } catch {
                 result.fail("heal: \(error)")
+            }
+        }
+        // A restore of the admin from an older snapshot can drop a pairing that never left it; the
+        // device is then locked out until someone pairs it again, which is what a person would do.
+        for n in nodes.dropFirst() where n.standing == .member && !admits(nodes[0], n.device) {
+            if commit(nodes[0], [.addMember(publicKey: n.identity.publicKey, name: "person\(n.index)", role: .member)]) != nil {
+                result.count(stat: "pairedAgain")
             }
         }
         for c in conns { close(c, "heal") }

@@ -63,7 +63,7 @@ final class Conn {
 /// Runs the real SyncEngine, Catalog and ChunkStore of several nodes in one thread under a seeded
 /// scheduler with virtual time, injects faults, heals, and checks the invariants.
 public final class Simulation {
-    static let tickInterval: Int64 = 2_000
+    static let tickInterval: Int64 = 5_000
 
     let seed: UInt64
     let options: SimOptions
@@ -123,6 +123,7 @@ public final class Simulation {
     }
 
     func runAll() {
+        trace.echo = options.printTrace
         trace.add("seed \(seed) nodes \(nodes.count) plan \(plan)")
         do {
             try setUp()
@@ -136,19 +137,18 @@ public final class Simulation {
             steps += 1
         }
         result.events = steps
+        result.healEvents = 0
         startHeal()
-        var healSteps = 0
-        var quiet = false
-        while healSteps < options.maxHealEvents, let e = queue.pop() {
-            step(e)
-            healSteps += 1
-            if inFlight == 0, isQuiescent() {
-                quiet = true
-                break
-            }
+        var quiet = runUntilQuiet()
+        if quiet, let l = leaver, nodes[l].standing == .member {
+            // The leave the fault phase could not do cleanly happens now, then a pending joiner pairs.
+            leave()
+            quiet = runUntilQuiet()
         }
-        result.events += healSteps
-        result.healEvents = healSteps
+        if quiet, let j = joiner, nodes[j].standing == .unpaired {
+            lateJoin()
+            quiet = runUntilQuiet()
+        }
         result.simulatedMillis = now
         if !quiet {
             result.fail("liveness: no quiescence within \(options.maxHealEvents) heal events (\(openConnSummary()))")
@@ -156,6 +156,17 @@ public final class Simulation {
             checkInvariants()
         }
         result.traceHash = trace.hash.hex
+    }
+
+    /// Runs events until nothing is in flight and every pair of live members has converged.
+    func runUntilQuiet() -> Bool {
+        while result.healEvents < options.maxHealEvents, let e = queue.pop() {
+            step(e)
+            result.healEvents += 1
+            result.events += 1
+            if inFlight == 0, isQuiescent() { return true }
+        }
+        return false
     }
 
     // MARK: Setup

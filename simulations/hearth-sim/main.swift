@@ -23,6 +23,9 @@ struct HearthSim: ParsableCommand {
     @Flag(help: "Print a JSON summary instead of one line per seed.")
     var json = false
 
+    @Flag(help: "Print every event of the trace (use with --seed).")
+    var trace = false
+
     func validate() throws {
         if let nodes, !(2...10).contains(nodes) { throw ValidationError("--nodes must be 2...10") }
         guard (0...1_000_000).contains(steps) else { throw ValidationError("--steps must be 0...1000000") }
@@ -38,7 +41,8 @@ struct HearthSim: ParsableCommand {
 
     func run() throws {
         let range = seed.map { $0...$0 } ?? parseRange(seeds!)!
-        let options = SimOptions(nodes: nodes, steps: steps)
+        var options = SimOptions(nodes: nodes, steps: steps)
+        options.printTrace = trace
         var summary = SimSummary()
         let start = ContinuousClock.now
         var failed: [SimResult] = []
