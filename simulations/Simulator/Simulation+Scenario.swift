@@ -199,7 +199,8 @@ extension Simulation {
 
     /// Removes the leaver once everyone holds all it wrote; it then writes once more, unaware.
     func leave() {
-        guard let l = leaver, nodes[l].standing == .member, nodes[0].alive, let lcat = nodes[l].catalog else { return }
+        guard let l = leaver, nodes[l].standing == .member, nodes[0].alive, let lcat = nodes[l].catalog,
+              options.joinAfterLeave || joiner.map({ nodes[$0].standing != .unpaired }) ?? true else { return }
         do {
             let mine = try lcat.versionVector().sorted.filter { $0.origin.device == nodes[l].device }
             guard !mine.isEmpty else { return }
@@ -234,7 +235,8 @@ extension Simulation {
         healing = true
         partition = nil
         for n in nodes where !n.alive && n.standing != .departed { n.alive = true }
-        if let j = joiner, nodes[j].standing == .unpaired, leaver.map({ nodes[$0].standing != .member }) ?? true {
+        if let j = joiner, nodes[j].standing == .unpaired,
+           !options.joinAfterLeave || leaver.map({ nodes[$0].standing != .member }) ?? true {
             do {
                 try pair(nodes[j])
                 result.count(fault: "lateJoin")

@@ -23,6 +23,9 @@ struct HearthSim: ParsableCommand {
     @Flag(help: "Print a JSON summary instead of one line per seed.")
     var json = false
 
+    @Flag(help: "Let a late joiner pair after a member left (reproduces a known catalog bug).")
+    var joinAfterLeave = false
+
     @Flag(help: "Print every event of the trace (use with --seed).")
     var trace = false
 
@@ -43,6 +46,7 @@ struct HearthSim: ParsableCommand {
         let range = seed.map { $0...$0 } ?? parseRange(seeds!)!
         var options = SimOptions(nodes: nodes, steps: steps)
         options.printTrace = trace
+        options.joinAfterLeave = joinAfterLeave
         var summary = SimSummary()
         let start = ContinuousClock.now
         var failed: [SimResult] = []
@@ -63,6 +67,7 @@ struct HearthSim: ParsableCommand {
         if json { print(summary.json()) }
         for r in failed {
             let extra = (nodes.map { " --nodes \($0)" } ?? "") + (steps != 2_000 ? " --steps \(steps)" : "")
+                + (joinAfterLeave ? " --join-after-leave" : "")
             FileHandle.standardError.write(Data("reproduce: hearth-sim --seed \(r.seed)\(extra)   # \(r.failures[0])\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode(1) }
