@@ -47,7 +47,7 @@ let package = Package(
         ]),
 
         // Deterministic multi-node simulation of the real SyncEngine, Catalog and ChunkStore.
-        .target(name: "Simulator", dependencies: ["SyncEngine", "Catalog", "ChunkStore", "HearthCrypto"],
+        .target(name: "Simulator", dependencies: ["SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
                 path: "simulations/Simulator"),
         .executableTarget(name: "hearth-sim", dependencies: [
             "Simulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),

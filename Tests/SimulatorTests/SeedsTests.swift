@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import Simulator
+
+/// Many seeds of the full simulation, in two halves so both cores work.
+@Suite struct SeedsTests {
+    static let stepsPerSeed = 400
+
+    func run(_ seeds: ClosedRange<UInt64>) -> [String] {
+        var failures: [String] = []
+        for seed in seeds {
+            let r = Simulation.run(seed: seed, options: SimOptions(steps: Self.stepsPerSeed))
+            #expect(r.events > 0)
+            if let f = r.failures.first { failures.append("reproduce: hearth-sim --seed \(seed) --steps \(Self.stepsPerSeed)   # \(f)") }
+        }
+        return failures
+    }
+
+    @Test func firstHalf() {
+        let failures = run(1...150)
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    @Test func secondHalf() {
+        let failures = run(151...300)
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    /// Ten nodes, the most the simulator runs, with every fault on.
+    @Test func tenNodes() {
+        for seed in UInt64(1)...4 {
+            let r = Simulation.run(seed: seed, options: SimOptions(nodes: 10, steps: Self.stepsPerSeed))
+            #expect(r.passed, "reproduce: hearth-sim --seed \(seed) --nodes 10 --steps \(Self.stepsPerSeed): \(r.failures)")
+        }
+    }
+
+    /// Seeds that once failed, replayed with the options they failed under.
+    @Test func regressions() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("simulations/regressions.txt"), encoding: .utf8)
+        let list = try Regression.parse(text)
+        #expect(!list.isEmpty)
+        for reg in list {
+            let r = Simulation.run(seed: reg.seed, options: SimOptions(nodes: reg.nodes, steps: reg.steps ?? 2_000))
+            #expect(r.passed, "regression seed \(reg.seed) (\(reg.note)): \(r.failures)")
+        }
+    }
+
+    @Test func regressionLinesParse() throws {
+        let list = try Regression.parse("# comment\n\n42 nodes=5 steps=1000  # found a thing\n7\n")
+        #expect(list == [Regression(seed: 42, nodes: 5, steps: 1000, note: "found a thing"),
+                         Regression(seed: 7, nodes: nil, steps: nil, note: "")])
+        #expect(throws: SimFailure.self) { try Regression.parse("x12 # not a seed") }
+        #expect(throws: SimFailure.self) { try Regression.parse("12 nodes=11") }
+    }
+}
