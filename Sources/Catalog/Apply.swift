@@ -94,7 +94,10 @@ struct Applier {
                 return
             }
         }
-        for (f, s, raw) in regs where s > stamp {
+        // An edit always beats what an import read from the file, whatever their clocks: a
+        // second import of the same photo (on another device, or later) never undoes a rating,
+        // a description or a trash. Edits order among themselves by stamp, imports likewise.
+        for (f, _, raw) in regs {
             if let v = Schema.decodeValue(raw) { values[Int(f.rawValue) - 1] = v }
         }
         var insert = RawBinder(try db.cachedStatement(sql: Self.insertAssetSQL), db)
@@ -149,9 +152,10 @@ struct Applier {
             INSERT OR REPLACE INTO field_reg(asset, field, hlc, dev, epoch, seq, value) VALUES(?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [key, fieldNo, sql(stamp.hlc), Data(stamp.device), Int64(stamp.epoch),
                                      sql(stamp.seq), Data(Schema.encodeValue(v))])
+        // The winning edit shows whatever import it follows (see `importAsset`).
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT imp_hlc, imp_dev, imp_epoch, imp_seq FROM asset WHERE id = ?
-            """), arguments: [key]), let imp = Self.stamp(row, 0), stamp > imp else { return }
+            """), arguments: [key]), let imp = Self.stamp(row, 0) else { return }
         try db.cachedStatement(sql: "UPDATE asset SET \(f.column) = ? WHERE id = ?").execute(arguments: [Schema.column(v), key])
         switch f {
         case .trashedAt, .archived:
