@@ -142,8 +142,19 @@ extension Simulation {
     func checkMembership(_ live: [SimNode]) throws {
         var r = SimRandom(seed: seed ^ 0x696e_7472)
         let foreign = try Catalog.create(path: nil, identity: intruder, personName: "intruder", nonce: r.bytes(16), now: now)
-        var bad = try foreign.batches(missingFrom: VersionVector())
-        bad += history.forbidden
+        // Batches of a device that was never a member must be refused by everyone. The leaver's
+        // last batch (written before it learned of its removal) is *valid* under causal
+        // authorization: what keeps it out is the transport, which refuses removed devices, so
+        // the check below is that no node came to hold it through the network.
+        let bad = try foreign.batches(missingFrom: VersionVector())
+        if let l = leaver, nodes[l].standing == .departed, let lcat = nodes[l].catalog, let admin = nodes[0].catalog {
+            // Once the leaver hears of its removal, it can no longer write at all.
+            _ = try lcat.applyRemote(try admin.batches(missingFrom: try lcat.versionVector()), now: nodeNow(nodes[l]))
+            if let a = try lcat.assets(AssetFilter(scope: .all, limit: 1)).first,
+               (try? lcat.commit([.setRating(a.id, 2)], now: nodeNow(nodes[l]))) != nil {
+                result.fail("membership: the removed \(nodes[l].name) could still commit after learning of its removal")
+            }
+        }
         for n in live {
             let cat = n.catalog!
             let before = try cat.versionVector()
