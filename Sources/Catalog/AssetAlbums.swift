@@ -18,3 +18,11 @@ extension AssetField {
     /// Importers drop such values from what a file claims instead of refusing the whole photo.
     public func problem(with value: FieldValue) -> String? { validate(self, value) }
 }
+
+extension SignedBatch {
+    /// The membership context this batch was written against (origin → highest membership
+    /// change its author held), or nil when the payload does not decode.
+    public var membershipContext: VersionVector? {
+        (try? Payload.decode(payload)).map(\.contextVector)
+    }
+}

@@ -15,7 +15,24 @@ extension Catalog: SyncCatalog {
 
     public func syncApply(_ batches: [SignedBatch], now: Int64) throws -> [BatchRejection] {
         let report = try applyRemote(batches, now: now)
-        return report.rejected.map { r in
+        // In a session the sender sends the membership changes a batch was written against
+        // before the batch (`batches(missingFrom:)` puts membership origins first). A batch that
+        // is still waiting for its context after that, because the context names changes this
+        // node has never seen, was not written in this library: the sender is refused. (The
+        // catalog itself keeps such a batch pending, since out of a session any order is legal.)
+        let after = try versionVector()
+        var unknownContext: [BatchRejection] = []
+        for b in batches where after[b.origin] < b.lastSeq
+            && !report.rejected.contains(where: { $0.origin == b.origin && $0.firstSeq == b.firstSeq }) {
+            guard let context = b.membershipContext else { continue }
+            if context.sorted.contains(where: { after[$0.origin] < $0.seq }) {
+                let isPartner = try members().contains { $0.device == b.origin.device && $0.role == .partner }
+                unknownContext.append(BatchRejection(
+                    origin: b.origin, firstSeq: b.firstSeq, lastSeq: b.lastSeq,
+                    reason: isPartner ? .notAllowedToWrite : .notMember))
+            }
+        }
+        return unknownContext + report.rejected.map { r in
             let reason: BatchRejection.Reason = switch r.reason.code {
             case .badSignature: .badSignature
             case .notMember, .unknownMember: .notMember

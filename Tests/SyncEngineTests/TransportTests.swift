@@ -33,7 +33,7 @@ struct TransportTests {
                     return true
                 }
                 group.addTask {
-                    try await Task.sleep(for: .seconds(5))
+                    try await Task.sleep(for: .seconds(30))
                     return false
                 }
                 let first = try await group.next()!
