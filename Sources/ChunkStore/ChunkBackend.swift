@@ -11,6 +11,9 @@ protocol ChunkBackend: AnyObject {
     func contains(_ id: Hash256) throws -> Bool
     /// Returns the chunk's bytes after checking that they hash to `id`.
     func read(_ id: Hash256) throws -> [UInt8]
+    /// The chunk's bytes with the record checks but without re-hashing them, for a sender whose
+    /// receiver verifies every chunk by hash anyway.
+    func readForPeer(_ id: Hash256) throws -> [UInt8]
     /// Stages a chunk unless it is already stored or staged; returns whether it was staged.
     func append(_ id: Hash256, _ bytes: UnsafeRawBufferPointer) throws -> Bool
     func commit() throws
@@ -44,4 +47,8 @@ enum GCStop: Sendable {
     case afterCopiesWritten
     /// The index points at the copies; the old packs are still on disk.
     case afterIndexSwitched
+}
+
+extension ChunkBackend {
+    func readForPeer(_ id: Hash256) throws -> [UInt8] { try read(id) }
 }

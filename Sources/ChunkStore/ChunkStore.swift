@@ -206,6 +206,12 @@ public final class ChunkStore: @unchecked Sendable {
         try locked { try backend.read(id) }
     }
 
+    /// A chunk's bytes for a peer, without re-hashing them here: the receiver verifies every chunk
+    /// by hash before storing it (`putChunk`), so hashing on both ends would only halve the rate.
+    public func readChunkForPeer(_ id: Hash256) throws -> [UInt8] {
+        try locked { try backend.readForPeer(id) }
+    }
+
     /// Every stored chunk id, sorted.
     public func allChunkIDs() throws -> [Hash256] {
         try locked { try backend.allIDs() }

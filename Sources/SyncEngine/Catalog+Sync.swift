@@ -68,7 +68,7 @@ extension ChunkStore: SyncChunkSource {
 
     public func syncRead(_ id: Hash256) throws -> [UInt8]? {
         guard try hasChunk(id) else { return nil }
-        return try readChunk(id)
+        return try readChunkForPeer(id)
     }
 
     public func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws { _ = try putChunk(id, bytes) }

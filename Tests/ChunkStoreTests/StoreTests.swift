@@ -158,6 +158,14 @@ import Testing
             if backend == .file { #expect(e.message.contains("packs/")) }
         }
         #expect(try f.store.readChunk(obj.chunks[0]).count > 0)
+        if backend == .file {
+            // A read for a peer skips the re-hash (the receiver verifies): the damage reaches the
+            // peer, whose putChunk refuses it.
+            let sent = try f.store.readChunkForPeer(victim)
+            #expect(Blake2b.hash256(sent) != victim)
+            let peer = ChunkStore.inMemory()
+            #expect(throws: ChunkStoreError.self) { try peer.putChunk(victim, sent) }
+        }
 
         // The filler's removal leaves the pack sparse, but gc does not rewrite a pack with a
         // damaged chunk, so the damage stays visible and nothing else is lost.
