@@ -165,18 +165,22 @@ struct AlbumCommand: ParsableCommand {
         }
     }
 
+    /// Adds or removes assets in one album as one signed batch.
+    static func change(_ album: String, _ assets: [String], json: Bool, verb: String,
+                       _ edit: (AlbumID, Hash256) -> Edit) throws {
+        let node = try openNode()
+        let a = try node.catalog.album(album)
+        let ids = try resolveAll(node, assets).map(\.id)
+        try node.commit(ids.map { edit(a.id, $0) })
+        try emit(json, AlbumCommand.json(try node.catalog.album(a.id.hex))) { "\(verb) \(ids.count) \(verb == "added" ? "to" : "from") \"\(a.name)\"" }
+    }
+
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add assets to an album.")
         @Argument var album: String
         @Argument var assets: [String]
         @OptionGroup var output: OutputOptions
-        func run() throws {
-            let node = try openNode()
-            let a = try node.catalog.album(album)
-            let ids = try resolveAll(node, assets).map(\.id)
-            try node.commit(ids.map { .addToAlbum(a.id, $0) })
-            try emit(output.json, AlbumCommand.json(try node.catalog.album(a.id.hex))) { "added \(ids.count) to \"\(a.name)\"" }
-        }
+        func run() throws { try AlbumCommand.change(album, assets, json: output.json, verb: "added") { .addToAlbum($0, $1) } }
     }
 
     struct Remove: ParsableCommand {
@@ -184,13 +188,7 @@ struct AlbumCommand: ParsableCommand {
         @Argument var album: String
         @Argument var assets: [String]
         @OptionGroup var output: OutputOptions
-        func run() throws {
-            let node = try openNode()
-            let a = try node.catalog.album(album)
-            let ids = try resolveAll(node, assets).map(\.id)
-            try node.commit(ids.map { .removeFromAlbum(a.id, $0) })
-            try emit(output.json, AlbumCommand.json(try node.catalog.album(a.id.hex))) { "removed \(ids.count) from \"\(a.name)\"" }
-        }
+        func run() throws { try AlbumCommand.change(album, assets, json: output.json, verb: "removed") { .removeFromAlbum($0, $1) } }
     }
 
     struct List: ParsableCommand {
