@@ -27,7 +27,11 @@ let package = Package(
 
         .target(name: "HearthCrypto", dependencies: ["CSodium"]),
         .target(name: "ChunkStore", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Catalog", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Catalog", dependencies: [
+            "HearthCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+            // The bulk import path binds through the SQLite C API.
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
         .target(name: "Wire", dependencies: ["HearthCrypto"]),
         .target(name: "SyncEngine", dependencies: ["Catalog", "ChunkStore", "Wire", "HearthCrypto"]),
         .target(name: "Media", dependencies: ["CMediaShim", "CExif", "CVips", "CRaw", "HearthCrypto"]),
