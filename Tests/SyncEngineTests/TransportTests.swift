@@ -12,7 +12,7 @@ import Wire
 struct TransportTests {
     func context(_ node: TestNode, isMember: (@Sendable (DeviceID) -> Bool)? = nil) -> SyncContext {
         var limits = ConnectionLimits()
-        limits.handshakeTimeout = 2_000
+        limits.handshakeTimeout = 8_000 // short enough for the stalled-handshake case, long enough for a loaded machine
         limits.tickInterval = 100
         return SyncContext(catalog: node.catalog, chunks: node.chunks, identity: node.identity, epoch: 1,
                            policy: node.policy, isMember: isMember, limits: limits)
