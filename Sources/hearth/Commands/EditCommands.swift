@@ -84,19 +84,22 @@ struct Tag: ParsableCommand {
         abstract: "Add or remove hierarchical tags such as Places/Japan.",
         subcommands: [Add.self, Remove.self, List.self])
 
+    /// Adds or removes tags on one asset as one signed batch, then prints the asset's tags.
+    static func change(_ asset: String, _ tags: [String], json: Bool, verb: String, _ edit: (Hash256, String) -> Edit) throws {
+        let node = try openNode()
+        let id = try node.resolve(asset)
+        try node.commit(tags.map { edit(id, $0) })
+        try emit(json, .object([("asset", .string(id.hex)), ("tags", .array(try node.catalog.tags(of: id).map(JSON.string)))])) {
+            "\(verb) \(id.hex.prefix(12)): \(tags.joined(separator: ", "))"
+        }
+    }
+
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Tag an asset.")
         @Argument var asset: String
         @Argument var tags: [String]
         @OptionGroup var output: OutputOptions
-        func run() throws {
-            let node = try openNode()
-            let id = try node.resolve(asset)
-            try node.commit(tags.map { .addTag(id, $0) })
-            try emit(output.json, .object([("asset", .string(id.hex)), ("tags", .array(try node.catalog.tags(of: id).map(JSON.string)))])) {
-                "tagged \(id.hex.prefix(12)): \(tags.joined(separator: ", "))"
-            }
-        }
+        func run() throws { try Tag.change(asset, tags, json: output.json, verb: "tagged") { .addTag($0, $1) } }
     }
 
     struct Remove: ParsableCommand {
@@ -104,14 +107,7 @@ struct Tag: ParsableCommand {
         @Argument var asset: String
         @Argument var tags: [String]
         @OptionGroup var output: OutputOptions
-        func run() throws {
-            let node = try openNode()
-            let id = try node.resolve(asset)
-            try node.commit(tags.map { .removeTag(id, $0) })
-            try emit(output.json, .object([("asset", .string(id.hex)), ("tags", .array(try node.catalog.tags(of: id).map(JSON.string)))])) {
-                "untagged \(id.hex.prefix(12)): \(tags.joined(separator: ", "))"
-            }
-        }
+        func run() throws { try Tag.change(asset, tags, json: output.json, verb: "untagged") { .removeTag($0, $1) } }
     }
 
     struct List: ParsableCommand {
