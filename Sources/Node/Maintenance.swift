@@ -3,6 +3,7 @@ import ChunkStore
 import Foundation
 import HearthCrypto
 import Media
+import SyncEngine
 
 /// What `hearth verify` found.
 public struct VerifyOutcome: Sendable {
@@ -28,9 +29,6 @@ public struct VerifyOutcome: Sendable {
 }
 
 extension HearthNode {
-    /// Which of an asset's objects this node keeps, by storage policy.
-    public enum ObjectKind: String, Sendable { case original, thumbnail, preview, motion }
-
     /// Every object the catalog references, with its kind, for non-purged assets.
     public func referencedObjects() throws -> [(kind: ObjectKind, ref: ObjectRef, asset: Hash256)] {
         var out: [(ObjectKind, ObjectRef, Hash256)] = []
@@ -39,24 +37,15 @@ extension HearthNode {
             let page = try catalog.assets(AssetFilter(scope: .all, limit: 2000, offset: offset))
             if page.isEmpty { break }
             for a in page {
-                out.append((.original, a.original, a.id))
-                if let t = a.thumbnail { out.append((.thumbnail, t, a.id)) }
-                if let p = a.preview { out.append((.preview, p, a.id)) }
-                if let m = a.motionVideo { out.append((.motion, m, a.id)) }
+                out += a.objects.map { ($0.kind, $0.ref, a.id) }
             }
             offset += page.count
         }
         return out
     }
 
-    /// Whether this node's policy keeps objects of `kind` locally.
-    public func keeps(_ kind: ObjectKind) -> Bool {
-        switch config.storagePolicy {
-        case "previews": return kind == .thumbnail || kind == .preview
-        case "thumbnails": return kind == .thumbnail
-        default: return true
-        }
-    }
+    /// Whether this node's storage policy keeps objects of `kind` locally (the same rule sync uses).
+    public func keeps(_ kind: ObjectKind) -> Bool { wirePolicy.keeps(kind) }
 
     /// Re-hashes every stored chunk and checks that every object the catalog references and the
     /// policy keeps is complete.

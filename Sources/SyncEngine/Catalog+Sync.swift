@@ -47,12 +47,7 @@ extension Catalog: SyncCatalog {
     public func syncWantedChunks(policy: StoragePolicy) throws -> [Hash256] {
         var ids = Set<Hash256>()
         for asset in try assets() where !asset.purged {
-            if policy == .everything {
-                ids.formUnion(asset.original.chunks)
-                if case .object(let o) = asset.value(.motionVideo) { ids.formUnion(o.chunks) }
-            }
-            if policy != .thumbnails, case .object(let o) = asset.value(.preview) { ids.formUnion(o.chunks) }
-            if case .object(let o) = asset.value(.thumbnail) { ids.formUnion(o.chunks) }
+            for (kind, ref) in asset.objects where policy.keeps(kind) { ids.formUnion(ref.chunks) }
         }
         return ids.sorted()
     }
@@ -78,4 +73,31 @@ extension ChunkStore: SyncChunkSource {
 
     /// One fsync for the whole batch instead of one per chunk.
     public func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws { _ = try putChunks(batch) }
+}
+
+/// The objects an asset is made of, as storage policies name them.
+public enum ObjectKind: String, Sendable, CaseIterable {
+    case original, motion, preview, thumbnail
+}
+
+extension StoragePolicy {
+    /// The one rule of what a node keeps locally: sync fetches exactly this, `verify` expects it.
+    public func keeps(_ kind: ObjectKind) -> Bool {
+        switch kind {
+        case .original, .motion: self == .everything
+        case .preview: self != .thumbnails
+        case .thumbnail: true
+        }
+    }
+}
+
+extension Asset {
+    /// The asset's stored objects with their kinds (original first).
+    public var objects: [(kind: ObjectKind, ref: ObjectRef)] {
+        var out: [(ObjectKind, ObjectRef)] = [(.original, original)]
+        if let m = motionVideo { out.append((.motion, m)) }
+        if let p = preview { out.append((.preview, p)) }
+        if let t = thumbnail { out.append((.thumbnail, t)) }
+        return out
+    }
 }
