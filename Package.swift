@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "CRaw", pkgConfig: "libraw", providers: [.apt(["libraw-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "CMediaShim", dependencies: ["CVips", "CExif", "CRaw"]),
 
         .target(name: "HearthCrypto", dependencies: ["CSodium"]),
@@ -46,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
-            "Node", "Catalog", "ChunkStore", "Media", "HearthCrypto",
+            "CMalloc", "Node", "Catalog", "ChunkStore", "Media", "HearthCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -30,6 +30,29 @@ struct CipherCore: Sendable {
         return out
     }
 
+    /// Encrypts into `out` (room for `plaintext.count + tagLength` bytes); needs a key.
+    mutating func encrypt(plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) throws {
+        guard let key else { preconditionFailure("transport encryption without a key") }
+        guard nonce < Self.reservedNonce else {
+            throw CryptoError(.nonceExhausted, "cipher has sent 2^64-1 messages; start a new session")
+        }
+        Noise.encrypt(key: key.bytes, nonce: nonce, ad: [], plaintext: plaintext, into: out)
+        nonce += 1
+    }
+
+    /// Decrypts into `out` (room for `ciphertext.count - tagLength` bytes); needs a key.
+    mutating func decrypt(ciphertext: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) throws {
+        guard let key else { preconditionFailure("transport decryption without a key") }
+        guard nonce < Self.reservedNonce else {
+            throw CryptoError(.nonceExhausted, "cipher has received 2^64-1 messages; start a new session")
+        }
+        guard ciphertext.count >= Noise.tagLength else {
+            throw CryptoError(.decryptFailed, "encrypted message of \(ciphertext.count) bytes is shorter than its \(Noise.tagLength)-byte tag")
+        }
+        try Noise.decrypt(key: key.bytes, nonce: nonce, ad: [], ciphertext: ciphertext, into: out)
+        nonce += 1
+    }
+
     /// On an authentication failure the nonce is not advanced (§5.1).
     mutating func decrypt(ad: [UInt8], ciphertext: [UInt8]) throws -> [UInt8] {
         guard let key else { return ciphertext }

@@ -118,18 +118,26 @@ public enum Noise {
 
     /// ENCRYPT(k, n, ad, plaintext): `crypto_aead_chacha20poly1305_ietf_encrypt`.
     static func encrypt(key: [UInt8], nonce: UInt64, ad: [UInt8], plaintext: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: plaintext.count + tagLength) { out, count in
+            plaintext.withUnsafeBytes { m in
+                encrypt(key: key, nonce: nonce, ad: ad, plaintext: m, into: UnsafeMutableRawPointer(out.baseAddress!))
+            }
+            count = plaintext.count + tagLength
+        }
+    }
+
+    /// ENCRYPT into `out`, which has room for `plaintext.count + tagLength` bytes.
+    static func encrypt(key: [UInt8], nonce: UInt64, ad: [UInt8], plaintext: UnsafeRawBufferPointer,
+                        into out: UnsafeMutableRawPointer) {
         Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: plaintext.count + tagLength)
         var outLength: UInt64 = 0
         let npub = nonceBytes(nonce)
-        plaintext.withUnsafeBufferPointer { m in
-            ad.withUnsafeBufferPointer { a in
-                _ = crypto_aead_chacha20poly1305_ietf_encrypt(
-                    &out, &outLength, m.baseAddress, UInt64(m.count),
-                    a.baseAddress, UInt64(a.count), nil, npub, key)
-            }
+        ad.withUnsafeBufferPointer { a in
+            _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+                out.assumingMemoryBound(to: UInt8.self), &outLength,
+                plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
+                a.baseAddress, UInt64(a.count), nil, npub, key)
         }
-        return out
     }
 
     /// DECRYPT(k, n, ad, ciphertext): `crypto_aead_chacha20poly1305_ietf_decrypt`.
@@ -137,22 +145,31 @@ public enum Noise {
         guard ciphertext.count >= tagLength else {
             throw CryptoError(.decryptFailed, "encrypted message of \(ciphertext.count) bytes is shorter than its \(tagLength)-byte tag")
         }
+        // Capacity at least 1 so the buffer has an address even for an empty plaintext.
+        return try [UInt8](unsafeUninitializedCapacity: max(1, ciphertext.count - tagLength)) { out, count in
+            try ciphertext.withUnsafeBytes { c in
+                try decrypt(key: key, nonce: nonce, ad: ad, ciphertext: c, into: UnsafeMutableRawPointer(out.baseAddress!))
+            }
+            count = ciphertext.count - tagLength
+        }
+    }
+
+    /// DECRYPT into `out`, which has room for `ciphertext.count - tagLength` bytes; the caller
+    /// has checked that the ciphertext holds at least a tag.
+    static func decrypt(key: [UInt8], nonce: UInt64, ad: [UInt8], ciphertext: UnsafeRawBufferPointer,
+                        into out: UnsafeMutableRawPointer) throws {
+        precondition(ciphertext.count >= tagLength)
         Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: ciphertext.count - tagLength)
         var outLength: UInt64 = 0
         let npub = nonceBytes(nonce)
-        let rc = out.withUnsafeMutableBufferPointer { o in
-            ciphertext.withUnsafeBufferPointer { c in
-                ad.withUnsafeBufferPointer { a in
-                    crypto_aead_chacha20poly1305_ietf_decrypt(
-                        o.baseAddress, &outLength, nil, c.baseAddress!, UInt64(c.count),
-                        a.baseAddress, UInt64(a.count), npub, key)
-                }
-            }
+        let rc = ad.withUnsafeBufferPointer { a in
+            crypto_aead_chacha20poly1305_ietf_decrypt(
+                out.assumingMemoryBound(to: UInt8.self), &outLength, nil,
+                ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(ciphertext.count),
+                a.baseAddress, UInt64(a.count), npub, key)
         }
         guard rc == 0 else {
             throw CryptoError(.decryptFailed, "message failed authentication (tampered, truncated or wrong key)")
         }
-        return out
     }
 }

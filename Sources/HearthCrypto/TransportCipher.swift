@@ -1,8 +1,10 @@
 /// Both directions of a Noise session after the handshake: encrypts outgoing and decrypts
 /// incoming transport messages in order, with implicit nonce counters.
 ///
-/// Nonces are never reused: the counters live in this one object, reach 2^64-1 only as an
-/// error, and a message that fails authentication ends the session (TCP delivers in order,
+/// Each direction is its own object (`sealer`, `opener`), so a connection may open frames on
+/// one task while it seals on another; each half is still used by one task at a time.
+/// Nonces are never reused: each counter lives in one object, reaches 2^64-1 only as an
+/// error, and a message that fails authentication ends that direction for good (TCP delivers in order,
 /// so a bad message means tampering, not reordering). Both peers rekey each direction after
 /// every `rekeyInterval` messages in it (Noise §11.3), so they must agree on the interval.
 ///
@@ -16,38 +18,116 @@ public final class TransportCipher {
     /// Default messages per direction between rekeys.
     public static let defaultRekeyInterval: UInt64 = 1 << 16
 
-    public let rekeyInterval: UInt64
-    private let sender: CipherState
-    private let receiver: CipherState
-    private var failure: CryptoError?
+    public let sealer: TransportSealer
+    public let opener: TransportOpener
+    public var rekeyInterval: UInt64 { sealer.rekeyInterval }
 
     /// - Parameter rekeyInterval: messages per direction between rekeys; 0 never rekeys.
     public init(send: CipherState, receive: CipherState, rekeyInterval: UInt64 = TransportCipher.defaultRekeyInterval) {
         precondition(send !== receive, "send and receive must be different ciphers")
-        self.sender = send
-        self.receiver = receive
-        self.rekeyInterval = rekeyInterval
+        sealer = TransportSealer(send, rekeyInterval: rekeyInterval)
+        opener = TransportOpener(receive, rekeyInterval: rekeyInterval)
     }
 
     /// Messages encrypted / decrypted so far.
-    public var messagesSent: UInt64 { sender.nonce }
-    public var messagesReceived: UInt64 { receiver.nonce }
+    public var messagesSent: UInt64 { sealer.messages }
+    public var messagesReceived: UInt64 { opener.messages }
+
+    /// Encrypts one Noise transport message of at most `maxPlaintextLength` bytes.
+    public func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] { try sealer.encrypt(plaintext) }
+    /// Decrypts the next incoming Noise transport message; any failure ends the session.
+    public func decrypt(_ message: [UInt8]) throws -> [UInt8] { try opener.decrypt(message) }
+    /// Encrypts an application message of any length as consecutive Noise messages.
+    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] { try sealer.seal(plaintext) }
+    /// Reverses `seal`.
+    public func open(_ body: [UInt8]) throws -> [UInt8] { try opener.open(body) }
+
+    /// The size `seal` gives a plaintext of `plaintextLength` bytes.
+    public static func sealedLength(plaintextLength: Int) -> Int {
+        let pieces = max(1, (plaintextLength + maxPlaintextLength - 1) / maxPlaintextLength)
+        return plaintextLength + pieces * Noise.tagLength
+    }
+
+    /// Rekeys both directions now; the peer must call it at the same point of the stream.
+    public func rekeyNow() {
+        sealer.cipher.rekey()
+        opener.cipher.rekey()
+    }
+}
+
+/// The sending direction of a transport session.
+public final class TransportSealer {
+    let cipher: CipherState
+    let rekeyInterval: UInt64
+    private var failure: CryptoError?
+
+    init(_ cipher: CipherState, rekeyInterval: UInt64) {
+        self.cipher = cipher
+        self.rekeyInterval = rekeyInterval
+    }
+
+    public var messages: UInt64 { cipher.nonce }
 
     /// Encrypts one Noise transport message of at most `maxPlaintextLength` bytes.
     public func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] {
         if let failure { throw failure }
-        guard plaintext.count <= Self.maxPlaintextLength else {
-            throw CryptoError(.badLength, "transport message of \(plaintext.count) bytes exceeds \(Self.maxPlaintextLength); use seal()")
+        guard plaintext.count <= TransportCipher.maxPlaintextLength else {
+            throw CryptoError(.badLength, "transport message of \(plaintext.count) bytes exceeds \(TransportCipher.maxPlaintextLength); use seal()")
         }
         do {
-            let out = try sender.encrypt(plaintext)
-            rekeyIfDue(sender)
+            let out = try cipher.encrypt(plaintext)
+            rekeyIfDue(cipher, every: rekeyInterval)
             return out
         } catch let error as CryptoError {
             failure = error
             throw error
         }
     }
+
+    /// Encrypts an application message of any length as consecutive Noise messages.
+    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        let n = TransportCipher.sealedLength(plaintextLength: plaintext.count)
+        return try [UInt8](unsafeUninitializedCapacity: n) { out, count in
+            try plaintext.withUnsafeBytes { try seal($0, into: UnsafeMutableRawBufferPointer(out)) }
+            count = n
+        }
+    }
+
+    /// `seal` straight into `out`, which must hold exactly `sealedLength(plaintextLength:)` bytes:
+    /// no intermediate copies of the message.
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+        if let failure { throw failure }
+        precondition(out.count == TransportCipher.sealedLength(plaintextLength: plaintext.count))
+        var start = 0
+        var at = 0
+        do {
+            repeat {
+                let end = min(start + TransportCipher.maxPlaintextLength, plaintext.count)
+                let piece = UnsafeRawBufferPointer(rebasing: plaintext[start..<end])
+                try cipher.core.encrypt(plaintext: piece, into: out.baseAddress! + at)
+                rekeyIfDue(cipher, every: rekeyInterval)
+                at += piece.count + Noise.tagLength
+                start = end
+            } while start < plaintext.count
+        } catch let error as CryptoError {
+            failure = error
+            throw error
+        }
+    }
+}
+
+/// The receiving direction of a transport session.
+public final class TransportOpener {
+    let cipher: CipherState
+    let rekeyInterval: UInt64
+    private var failure: CryptoError?
+
+    init(_ cipher: CipherState, rekeyInterval: UInt64) {
+        self.cipher = cipher
+        self.rekeyInterval = rekeyInterval
+    }
+
+    public var messages: UInt64 { cipher.nonce }
 
     /// Decrypts the next incoming Noise transport message; any failure ends the session.
     public func decrypt(_ message: [UInt8]) throws -> [UInt8] {
@@ -56,8 +136,8 @@ public final class TransportCipher {
             guard message.count <= Noise.maxMessageLength else {
                 throw CryptoError(.badLength, "peer's transport message is \(message.count) bytes, over the Noise limit of \(Noise.maxMessageLength)")
             }
-            let out = try receiver.decrypt(message)
-            rekeyIfDue(receiver)
+            let out = try cipher.decrypt(message)
+            rekeyIfDue(cipher, every: rekeyInterval)
             return out
         } catch let error as CryptoError {
             failure = error
@@ -65,27 +145,13 @@ public final class TransportCipher {
         }
     }
 
-    /// The size `seal` gives a plaintext of `plaintextLength` bytes.
-    public static func sealedLength(plaintextLength: Int) -> Int {
-        let pieces = max(1, (plaintextLength + maxPlaintextLength - 1) / maxPlaintextLength)
-        return plaintextLength + pieces * Noise.tagLength
-    }
-
-    /// Encrypts an application message of any length as consecutive Noise messages.
-    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(Self.sealedLength(plaintextLength: plaintext.count))
-        var start = 0
-        repeat {
-            let end = min(start + Self.maxPlaintextLength, plaintext.count)
-            out += try encrypt(Array(plaintext[start..<end]))
-            start = end
-        } while start < plaintext.count
-        return out
-    }
-
     /// Reverses `seal`: decrypts a body made of 65535-byte Noise messages and a shorter last one.
     public func open(_ body: [UInt8]) throws -> [UInt8] {
+        try body.withUnsafeBytes { try open($0) }
+    }
+
+    /// `open` reading the body in place: one pass, one output buffer.
+    public func open(_ body: UnsafeRawBufferPointer) throws -> [UInt8] {
         if let failure { throw failure }
         let lastPiece = body.count % Noise.maxMessageLength
         guard !body.isEmpty, lastPiece == 0 || lastPiece >= Noise.tagLength else {
@@ -93,24 +159,29 @@ public final class TransportCipher {
             failure = error
             throw error
         }
-        var out = [UInt8]()
-        out.reserveCapacity(body.count)
-        var start = 0
-        while start < body.count {
-            let end = min(start + Noise.maxMessageLength, body.count)
-            out += try decrypt(Array(body[start..<end]))
-            start = end
+        let pieces = (body.count + Noise.maxMessageLength - 1) / Noise.maxMessageLength
+        let n = body.count - pieces * Noise.tagLength
+        do {
+            return try [UInt8](unsafeUninitializedCapacity: max(1, n)) { out, count in
+                var start = 0
+                var at = 0
+                while start < body.count {
+                    let end = min(start + Noise.maxMessageLength, body.count)
+                    try cipher.core.decrypt(ciphertext: UnsafeRawBufferPointer(rebasing: body[start..<end]),
+                                            into: UnsafeMutableRawPointer(out.baseAddress! + at))
+                    rekeyIfDue(cipher, every: rekeyInterval)
+                    at += end - start - Noise.tagLength
+                    start = end
+                }
+                count = n
+            }
+        } catch let error as CryptoError {
+            failure = error
+            throw error
         }
-        return out
     }
+}
 
-    /// Rekeys both directions now; the peer must call it at the same point of the stream.
-    public func rekeyNow() {
-        sender.rekey()
-        receiver.rekey()
-    }
-
-    private func rekeyIfDue(_ cipher: CipherState) {
-        if rekeyInterval > 0 && cipher.nonce % rekeyInterval == 0 { cipher.rekey() }
-    }
+private func rekeyIfDue(_ cipher: CipherState, every interval: UInt64) {
+    if interval > 0 && cipher.nonce % interval == 0 { cipher.rekey() }
 }

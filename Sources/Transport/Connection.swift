@@ -127,7 +127,32 @@ public struct ConnectionLimits: Sendable {
 /// Drives one connection: handshake, Hello exchange, then a `SyncSession` until it ends.
 struct Connection {
     enum Role { case initiator, responder }
-    enum Event: Sendable { case preamble(ConnectionPreamble), frame([UInt8]), tick, localChange, ended(String) }
+    /// What the driver hears. Until the handshake is done the reader passes raw frames; after it,
+    /// the reader opens and decodes each frame itself, so decryption runs beside the session's
+    /// own work (verifying and storing chunks) on another core.
+    enum Event: Sendable {
+        case preamble(ConnectionPreamble)
+        /// A handshake frame (Noise messages 1–3), before the transport cipher exists.
+        case frame([UInt8])
+        /// A transport frame, opened and decoded.
+        case message(Message)
+        /// A transport frame that opened but is not a valid message.
+        case undecodable(MessageError)
+        /// A transport frame that failed authentication: the connection ends.
+        case undecryptable(String)
+        case tick, localChange, ended(String)
+    }
+
+    /// Hands the receiving half of the cipher from the handshake to the reader task, which is
+    /// its only user from then on.
+    final class OpenerHandoff: @unchecked Sendable {
+        let opener: TransportOpener
+        init(_ opener: TransportOpener) { self.opener = opener }
+    }
+
+    /// Handshake frames each role reads before transport messages: Noise XX (and XXpsk3) sends
+    /// messages 1 and 3 to the responder and message 2 to the initiator.
+    var handshakeFramesToRead: Int { role == .responder ? 2 : 1 }
 
     let role: Role
     let context: SyncContext
@@ -146,8 +171,11 @@ struct Connection {
             return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
         }
         let traffic = context.traffic
-        let reader = Task { [role, peerAddress] in
+        let openers = AsyncStream<OpenerHandoff>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let reader = Task { [role, peerAddress, handshakeFramesToRead] in
             var decoder = FrameDecoder(maxBodyLength: Framing.defaultMaxBodyLength, context: peerAddress)
+            var handshakeFrames = handshakeFramesToRead
+            var opener: TransportOpener?
             // The responder reads the plaintext preamble (SPEC 3.1) before any frame.
             var preamble: [UInt8]? = role == .responder ? [] : nil
             do {
@@ -165,7 +193,27 @@ struct Connection {
                         eventSink.yield(.preamble(p))
                         view = view.dropFirst(take - (head.count - used))
                     }
-                    for body in try decoder.feed(view) { eventSink.yield(.frame(body)) }
+                    for body in try decoder.feed(view) {
+                        if handshakeFrames > 0 {
+                            handshakeFrames -= 1
+                            eventSink.yield(.frame(body))
+                            continue
+                        }
+                        if opener == nil {
+                            // Nil when the driver gave up during the handshake and cancelled us.
+                            var it = openers.stream.makeAsyncIterator()
+                            guard let handoff = await it.next() else { return }
+                            opener = handoff.opener
+                        }
+                        do {
+                            eventSink.yield(.message(try Message.decode(try opener!.open(body))))
+                        } catch let e as MessageError {
+                            eventSink.yield(.undecodable(e))
+                        } catch {
+                            eventSink.yield(.undecryptable("\(error)"))
+                            return
+                        }
+                    }
                 }
                 if preamble != nil { throw WireError(.truncated, "\(peerAddress): connection ended inside the preamble") }
                 try decoder.finish()
@@ -184,12 +232,15 @@ struct Connection {
             reader.cancel()
             ticker.cancel()
             eventSink.finish()
+            openers.continuation.finish()
         }
         var it = events.makeAsyncIterator()
         let secure: SecureChannel
         do {
             secure = try await SecureChannel.establish(role: role, context: context, peer: peerAddress, events: &it,
-                                                       outbound: outbound, now: now)
+                                                       outbound: outbound,
+                                                       startOpening: { openers.continuation.yield(OpenerHandoff($0)) },
+                                                       now: now)
         } catch let e as SyncError {
             context.observer?(.ended(device: nil, address: peerAddress, inbound: role == .responder, summary: nil, error: e))
             throw e
@@ -244,17 +295,14 @@ struct Connection {
                 throw SyncError(.connectionLost, "\(peerAddress): connection ended")
             }
             switch event {
-            case .frame(let body):
-                let message: Message
-                do {
-                    message = try Message.decode(try secure.open(body))
-                } catch let e as MessageError {
-                    pending = session.fail(SyncError(decoding: e, peer: session.peerName), now: now())
-                    continue
-                } catch {
-                    throw SyncError(.decryptFailed, "\(session.peerName): frame did not decrypt (\(error))")
-                }
+            case .message(let message):
                 pending = session.handle(.message(message), now: now())
+            case .undecodable(let e):
+                pending = session.fail(SyncError(decoding: e, peer: session.peerName), now: now())
+            case .undecryptable(let why):
+                throw SyncError(.decryptFailed, "\(session.peerName): frame did not decrypt (\(why))")
+            case .frame:
+                pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a handshake frame after the handshake"), now: now())
             case .tick: pending = session.handle(.tick, now: now())
             case .localChange: pending = session.handle(.localChange, now: now())
             case .preamble: pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a second preamble"), now: now())

@@ -20,26 +20,30 @@ final class SecureChannel {
     }
 
     func seal(_ m: Message) throws -> [UInt8] { try Self.seal(m, cipher) }
-    /// The sealed frame in a buffer ready to write: the sealed body is copied once, behind its header.
+    /// The sealed frame in a buffer ready to write: encrypted straight behind its header.
     func sealBuffer(_ m: Message) throws -> ByteBuffer {
-        let body = try cipher.seal(m.encoded())
-        precondition(body.count <= Framing.defaultMaxBodyLength, "a message over the frame limit was built")
-        var buffer = ByteBufferAllocator().buffer(capacity: Framing.headerLength + body.count)
-        buffer.writeInteger(UInt32(body.count))
-        buffer.writeBytes(body)
+        let plain = m.encoded()
+        let n = TransportCipher.sealedLength(plaintextLength: plain.count)
+        precondition(n <= Framing.defaultMaxBodyLength, "a message over the frame limit was built")
+        var buffer = ByteBufferAllocator().buffer(capacity: Framing.headerLength + n)
+        buffer.writeInteger(UInt32(n))
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { out in
+            try plain.withUnsafeBytes { try cipher.sealer.seal($0, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<n])) }
+            return n
+        }
         return buffer
     }
     static func seal(_ m: Message, _ cipher: TransportCipher) throws -> [UInt8] {
         try Framing.encode(try cipher.seal(m.encoded()))
     }
-    func open(_ body: [UInt8]) throws -> [UInt8] { try cipher.open(body) }
-
     /// Runs the preamble and `Noise_XX` (or `XXpsk3` for pairing) with the identity payloads,
     /// admits a joiner, checks membership, exchanges Hellos (SPEC sections 3 and 6). A non-member
-    /// is dropped before it hears the library id.
+    /// is dropped before it hears the library id. Once the handshake is done, the receiving
+    /// half of the cipher goes to `startOpening`: frames arrive opened and decoded from then on.
     static func establish(role: Connection.Role, context: SyncContext, peer: String,
                           events: inout AsyncStream<Connection.Event>.Iterator,
                           outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                          startOpening: (TransportOpener) -> Void,
                           now: @Sendable () -> Int64) async throws -> SecureChannel {
         let deadline = now() + context.limits.handshakeTimeout
         func next(_ what: String, limit: Int) async throws -> Connection.Event {
@@ -50,7 +54,7 @@ final class SecureChannel {
                         throw SyncError(.handshakeFailed, "\(peer): \(what) of \(body.count) bytes is over \(limit)")
                     }
                     return e
-                case .preamble: return e
+                case .preamble, .message, .undecodable, .undecryptable: return e
                 case .tick:
                     if now() > deadline {
                         throw SyncError(.timeout, "\(peer): no \(what) within \(context.limits.handshakeTimeout) ms")
@@ -63,7 +67,7 @@ final class SecureChannel {
         }
         func nextFrame(_ what: String, limit: Int) async throws -> [UInt8] {
             guard case .frame(let body) = try await next(what, limit: limit) else {
-                throw SyncError(.handshakeFailed, "\(peer): a second preamble")
+                throw SyncError(.handshakeFailed, "\(peer): expected \(what), got a second preamble")
             }
             return body
         }
@@ -133,6 +137,7 @@ final class SecureChannel {
             throw SyncError(.handshakeFailed, "\(peer): \(error)")
         }
         let cipher = hs.transportCipher()
+        startOpening(cipher.opener)
         /// Refusals after the handshake go to the peer encrypted, so only the ticket's holder reads them.
         func refuse(_ e: SyncError) async throws -> Never {
             let m = Message.error(ErrorMessage(code: .pairingRefused, text: String(decoding: e.message.utf8.prefix(1000), as: UTF8.self)))
@@ -165,22 +170,21 @@ final class SecureChannel {
         let myHello = Message.hello(Hello(publicKey: context.identity.publicKey, library: context.catalog.syncLibrary.bytes,
                                           epoch: context.epoch, policy: context.policy, software: context.software))
         if role == .initiator { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello, cipher))) }
-        let helloBody = try await nextFrame("Hello", limit: Framing.defaultMaxBodyLength)
         let hello: Hello
-        do {
-            switch try Message.decode(try cipher.open(helloBody)) {
-            case .hello(let h): hello = h
-            case .error(let e) where e.code == .pairingRefused:
-                throw SyncError(.pairingRefused, "\(peer) refused the ticket: \(e.text)")
-            case .error(let e):
-                throw SyncError(.closedByPeer, "\(peer) closed the session: \(e.code) \(e.text)")
-            default:
-                throw SyncError(.unexpectedMessage, "\(peer): first message is not a Hello")
-            }
-        } catch let e as SyncError {
-            throw e
-        } catch {
-            throw SyncError(.decryptFailed, "\(peer): Hello did not decrypt or decode (\(error))")
+        switch try await next("Hello", limit: Framing.defaultMaxBodyLength) {
+        case .message(.hello(let h)): hello = h
+        case .message(.error(let e)) where e.code == .pairingRefused:
+            throw SyncError(.pairingRefused, "\(peer) refused the ticket: \(e.text)")
+        case .message(.error(let e)):
+            throw SyncError(.closedByPeer, "\(peer) closed the session: \(e.code) \(e.text)")
+        case .message:
+            throw SyncError(.unexpectedMessage, "\(peer): first message is not a Hello")
+        case .undecodable(let e):
+            throw SyncError(.decryptFailed, "\(peer): Hello did not decode (\(e))")
+        case .undecryptable(let why):
+            throw SyncError(.decryptFailed, "\(peer): Hello did not decrypt (\(why))")
+        default:
+            throw SyncError(.handshakeFailed, "\(peer): a second preamble or handshake message instead of Hello")
         }
         let isMember: (DeviceID) -> Bool = joining.map { j in { $0 == j.inviter } } ?? context.isMember
         let version = try SyncSession.check(peerHello: hello, handshakeKey: payload.ed25519PublicKey,

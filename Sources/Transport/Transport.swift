@@ -35,9 +35,7 @@ public final class SyncServer: Sendable {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { child in
-                child.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
-                }
+                child.eventLoop.makeCompletedFuture { try wrap(child) }
             }
         let loop = Task<Void, Never> {
             _ = try? await server.executeThenClose { inbound in
@@ -65,6 +63,19 @@ public final class SyncServer: Sendable {
     public func stop() async {
         try? await channel.channel.close()
         acceptLoop.cancel()
+    }
+
+    /// Wraps a connected socket for async use, with buffers sized for 1 MiB frames so that
+    /// sealing the next frame overlaps with the socket sending the last one. NIO's defaults
+    /// (a 64 KiB write high-water mark, 10 inbound reads of at most 64 KiB) make a sender wait
+    /// for every frame to drain before it seals the next, which left both cores half idle.
+    static func wrap(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        let options = channel.syncOptions
+        try options?.setOption(.writeBufferWaterMark, value: .init(low: 4 << 20, high: 8 << 20))
+        try options?.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64 << 10, initial: 256 << 10,
+                                                                                       maximum: 1 << 20))
+        return try NIOAsyncChannel(wrappingChannelSynchronously: channel,
+                                   configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 32)))
     }
 
     static func serve(_ conn: NIOAsyncChannel<ByteBuffer, ByteBuffer>, context: SyncContext, hub: SyncHub) async {
@@ -112,9 +123,7 @@ public enum SyncClient {
             conn = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(5))
                 .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
+                    channel.eventLoop.makeCompletedFuture { try SyncServer.wrap(channel) }
                 }
         } catch {
             throw SyncError(.connectionLost, "cannot connect to \(address): \(error)")
