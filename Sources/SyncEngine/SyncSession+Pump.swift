@@ -5,6 +5,12 @@ import Wire
 extension SyncSession {
     /// After every input: ask for what we lack, answer within credit, detect Done and convergence.
     mutating func pump(_ out: inout [SyncEffect]) throws {
+        // Tell the peer whenever we hold something it may lack, whatever made our vector grow: a
+        // local commit, another session's batches, or a pull that finished after such a commit.
+        if myVector != lastAnnounced, !(peerSummary?.dominates(myVector) ?? false),
+           !(peerDone?.dominates(myVector) ?? false) {
+            announce(&out)
+        }
         if let peer = peerSummary, !batchRequestOutstanding, !myVector.dominates(peer) {
             batchRequestOutstanding = true
             send(.batchRequest(BatchRequest(have: myVector.wireEntries)), &out)
@@ -22,6 +28,12 @@ extension SyncSession {
             convergedAt = myVector
             out.append(.converged(summary))
         }
+    }
+
+    /// Sends a Summary of `myVector`.
+    mutating func announce(_ out: inout [SyncEffect]) {
+        lastAnnounced = myVector
+        send(.summary(Summary(entries: myVector.wireEntries)), &out)
     }
 
     /// Sends answers (batches first, then chunks) while credit lasts; holds the first that does not fit.

@@ -115,6 +115,8 @@ public struct SyncSession {
 
     // Convergence.
     var lastDoneSent: VersionVector?
+    /// The vector of our last Summary: what the peer has been told we hold.
+    var lastAnnounced: VersionVector?
     var peerDone: VersionVector?
     var convergedAt: VersionVector?
 
@@ -144,7 +146,7 @@ public struct SyncSession {
                 started = true
                 lastReceived = now
                 myVector = try catalog.syncVersionVector()
-                send(.summary(Summary(entries: myVector.wireEntries)), &out)
+                announce(&out)
                 grant(config.creditWindow, &out)
             case .message(let m):
                 precondition(started, "message before start")
@@ -152,11 +154,7 @@ public struct SyncSession {
                 try receive(m, &out)
             case .localChange:
                 guard started else { return [] }
-                let v = try catalog.syncVersionVector()
-                if v != myVector {
-                    myVector = v
-                    send(.summary(Summary(entries: v.wireEntries)), &out)
-                }
+                myVector = try catalog.syncVersionVector() // announced by `pump` if the peer lacks it
             case .tick:
                 guard started else { return [] }
                 if now - lastReceived >= config.idleTimeout {

@@ -128,6 +128,32 @@ struct SyncSessionTests {
         #expect(b.has(ids[ids.count - 2]) && !b.has(ids[0]))
     }
 
+    /// A commit that lands on B while B's pull from A is being answered (another session, or
+    /// another process, wrote it) is still announced to A: B's vector after the pull already
+    /// holds it, so comparing against that vector alone would never tell A.
+    @Test func commitDuringAPullIsStillAnnounced() throws {
+        let n = family([("A", .everything), ("B", .everything)])
+        let (a, b) = (n[0], n[1])
+        var link = Link(a, b)
+        link.start()
+        link.run()
+        #expect(link.a.isConverged && link.b.isConverged)
+        _ = a.importPhoto(1)
+        link.take(link.a.handle(.localChange, now: link.now), fromA: true)
+        // Deliver until A's Batches answer is on its way to B, then commit on B before B reads it.
+        var guardSteps = 0
+        while !link.toB.contains(where: { if case .batches(let x) = $0 { x.complete } else { false } }), link.step() {
+            guardSteps += 1
+            try #require(guardSteps < 1_000)
+        }
+        let onB = b.importPhoto(2)
+        link.run()
+        link.take(link.b.handle(.localChange, now: link.now), fromA: false)
+        link.run()
+        #expect(a.digest() == b.digest(), "B's commit reached A")
+        #expect(a.has(onB[onB.count - 1]))
+    }
+
     /// A serves a forged batch B must refuse (and nothing else B lacks); B closes with the
     /// reason and its catalog is unchanged.
     func rejects(roles: [String: Role] = [:], _ forge: (TestNode, TestNode, TestNode) -> [SignedBatch],

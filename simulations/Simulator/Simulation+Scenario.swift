@@ -251,6 +251,13 @@ extension Simulation {
                 result.count(stat: "pairedAgain")
             }
         }
+        // Likewise a restore of the admin can drop a removal that never left it: the device is a
+        // member again everywhere, and the person removes it a second time.
+        if let l = leaver, nodes[l].standing == .departed, (try? nodes[0].catalog?.syncIsMember(nodes[l].device)) == true {
+            if commit(nodes[0], [.removeMember(nodes[l].device)]) != nil {
+                result.count(stat: "removedAgain")
+            }
+        }
         for c in conns { close(c, "heal") }
         trace.add("heal \(now)")
     }
