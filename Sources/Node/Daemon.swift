@@ -36,6 +36,9 @@ public final class Daemon: Sendable {
         var ctx = try node.syncContext(chunks: chunks, logger: logger)
         ctx.pairingHook = node.pairingHook()
         ctx.observer = { [self] report in self.observe(report) }
+        // Peers learn where to dial us from every session, inbound or outbound (SPEC "Listening").
+        ctx.listenPort = 0
+        if !Self.wildcardHosts.contains(listen.host), listen.port != 0 { ctx.listenAddresses = [listen.description] }
         let server: SyncServer
         do {
             server = try await SyncServer.start(host: listen.host, port: listen.port, context: ctx, hub: hub)
@@ -43,6 +46,8 @@ public final class Daemon: Sendable {
             throw NodeError(.network, "cannot listen on \(listen): \(error)")
         }
         let bound = PeerEndpoint(host: listen.host, port: server.port)
+        ctx.listenPort = server.port
+        if !Self.wildcardHosts.contains(listen.host) { ctx.listenAddresses = [bound.description] }
         try node.updateConfig { $0.listen = bound.description }
         if let portFile {
             let tmp = portFile + ".tmp"
@@ -125,6 +130,9 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// Listen hosts that mean "every interface": not an address a peer could dial.
+    static let wildcardHosts: Set<String> = ["0.0.0.0", "::", "*", ""]
+
     func observe(_ report: ConnectionReport) {
         node.record(report)
         switch report {
@@ -135,6 +143,8 @@ public final class Daemon: Sendable {
             if let error { logger.info("session ended", metadata: ["peer": "\(device.short)", "address": "\(address)", "reason": "\(error)"]) }
         case .ended(nil, _, _, _, _):
             break // the server or the dialler logs why
+        case .listening:
+            break // recorded by the node
         }
     }
 }
