@@ -14,6 +14,9 @@ import Transport
 /// - Known peers (`config.peers` with an address) are dialled and redialled with exponential
 ///   backoff (1 s doubling to 30 s) whenever their connection ends; a peer already connected
 ///   inbound is not dialled.
+/// - Every session, inbound or outbound, tells the peer which port this daemon listens on
+///   (SPEC "Listening"), so a member that only ever saw this device connect inbound (it joined
+///   by ticket) can dial it later; addresses peers announce become their dialable addresses.
 /// - SIGINT and SIGTERM stop it cleanly.
 public final class Daemon: Sendable {
     let node: HearthNode
