@@ -14,6 +14,9 @@ import Transport
 /// - Known peers (`config.peers` with an address) are dialled and redialled with exponential
 ///   backoff (1 s doubling to 30 s) whenever their connection ends; a peer already connected
 ///   inbound is not dialled.
+/// - Every session, inbound or outbound, tells the peer which port this daemon listens on
+///   (SPEC "Listening"), so a member that only ever saw this device connect inbound (it joined
+///   by ticket) can dial it later; addresses peers announce become their dialable addresses.
 /// - SIGINT and SIGTERM stop it cleanly.
 public final class Daemon: Sendable {
     let node: HearthNode
@@ -36,6 +39,9 @@ public final class Daemon: Sendable {
         var ctx = try node.syncContext(chunks: chunks, logger: logger)
         ctx.pairingHook = node.pairingHook()
         ctx.observer = { [self] report in self.observe(report) }
+        // Peers learn where to dial us from every session, inbound or outbound (SPEC "Listening").
+        ctx.listenPort = 0
+        if !Self.wildcardHosts.contains(listen.host), listen.port != 0 { ctx.listenAddresses = [listen.description] }
         let server: SyncServer
         do {
             server = try await SyncServer.start(host: listen.host, port: listen.port, context: ctx, hub: hub)
@@ -43,6 +49,8 @@ public final class Daemon: Sendable {
             throw NodeError(.network, "cannot listen on \(listen): \(error)")
         }
         let bound = PeerEndpoint(host: listen.host, port: server.port)
+        ctx.listenPort = server.port
+        if !Self.wildcardHosts.contains(listen.host) { ctx.listenAddresses = [bound.description] }
         try node.updateConfig { $0.listen = bound.description }
         if let portFile {
             let tmp = portFile + ".tmp"
@@ -125,6 +133,9 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// Listen hosts that mean "every interface": not an address a peer could dial.
+    static let wildcardHosts: Set<String> = ["0.0.0.0", "::", "*", ""]
+
     func observe(_ report: ConnectionReport) {
         node.record(report)
         switch report {
@@ -135,6 +146,8 @@ public final class Daemon: Sendable {
             if let error { logger.info("session ended", metadata: ["peer": "\(device.short)", "address": "\(address)", "reason": "\(error)"]) }
         case .ended(nil, _, _, _, _):
             break // the server or the dialler logs why
+        case .listening:
+            break // recorded by the node
         }
     }
 }

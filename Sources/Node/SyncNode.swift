@@ -92,8 +92,16 @@ extension HearthNode {
         return ctx
     }
 
-    /// Remembers a peer's device, address and time of contact in `config.json`.
+    /// Most addresses kept per peer; older ones drop off the end.
+    static let maxPeerAddresses = 8
+
+    /// Remembers a peer's device, address and time of contact in `config.json`, and the
+    /// addresses it says it listens at.
     func record(_ report: ConnectionReport) {
+        if case .listening(let device, let endpoints) = report, device != identity.deviceID {
+            recordListening(device, endpoints)
+            return
+        }
         guard case .connected(let device, let address, let inbound) = report, device != identity.deviceID else { return }
         try? updateConfig { c in
             let now = Double(Self.wallClockMillis()) / 1000
@@ -104,6 +112,26 @@ extension HearthNode {
             } else {
                 c.peers.append(.init(deviceID: device.string, addresses: inbound ? [] : [address], lastContact: now,
                                      lastAddress: address))
+            }
+        }
+    }
+
+    /// Makes a peer's announced endpoints its first dialable addresses (newest first, without
+    /// duplicates, at most `maxPeerAddresses`); leaves `config.json` alone when nothing changes.
+    func recordListening(_ device: DeviceID, _ endpoints: [String]) {
+        let announced = endpoints.compactMap { try? PeerEndpoint(parsing: $0).description }
+        guard !announced.isEmpty else { return }
+        func merged(_ old: [String]) -> [String] {
+            var out: [String] = []
+            for a in announced + old where !out.contains(a) { out.append(a) }
+            return Array(out.prefix(Self.maxPeerAddresses))
+        }
+        if let p = config.peers.first(where: { $0.deviceID == device.string }), merged(p.addresses) == p.addresses { return }
+        try? updateConfig { c in
+            if let i = c.peers.firstIndex(where: { $0.deviceID == device.string }) {
+                c.peers[i].addresses = merged(c.peers[i].addresses)
+            } else {
+                c.peers.append(.init(deviceID: device.string, addresses: merged([]), lastContact: nil, lastAddress: nil))
             }
         }
     }

@@ -42,7 +42,8 @@ extension SyncSession {
             throw SyncError(.closedByPeer, "\(peerName) closed the session: \(e.code) \(e.text)")
         case .ping(let p):
             if !p.reply { send(.ping(Ping(nonce: p.nonce, reply: true)), &out) }
-        case .unknownOptional:
+        case .listening, .unknownOptional:
+            // Optional hints: Listening is the transport's business (the peer's address), not the session's.
             break
         }
     }

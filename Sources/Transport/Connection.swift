@@ -27,6 +27,12 @@ public struct SyncContext: Sendable {
     public var observer: (@Sendable (ConnectionReport) -> Void)?
     /// Counts the bytes every connection of this context puts on and takes off the wire.
     public var traffic: TrafficCounter?
+    /// The port this node accepts sync connections on, announced to every peer in a Listening
+    /// message right after the Hellos (nil: announce nothing). Given to `SyncServer.start`,
+    /// 0 stands for the port the server binds.
+    public var listenPort: Int?
+    /// `host:port` addresses this node knows it is reachable at, listed in Listening (at most 8).
+    public var listenAddresses: [String] = []
 
     public init(catalog: any SyncCatalog & Sendable, chunks: any SyncChunkSource & Sendable, identity: Identity,
                 epoch: UInt32, policy: StoragePolicy, isMember: (@Sendable (DeviceID) -> Bool)? = nil,
@@ -106,6 +112,9 @@ public enum ConnectionReport: Sendable {
     case connected(device: DeviceID, address: String, inbound: Bool)
     /// The connection ended; `error` is nil when it ended after converging.
     case ended(device: DeviceID?, address: String, inbound: Bool, summary: SyncSummary?, error: SyncError?)
+    /// The peer announced where it accepts connections (SPEC "Listening"): the address this
+    /// connection comes from with the announced port, then the addresses it listed; deduplicated.
+    case listening(device: DeviceID, endpoints: [String])
 }
 
 /// Per-connection limits.
@@ -273,7 +282,8 @@ struct Connection {
                        events it: inout AsyncStream<Event>.Iterator,
                        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, logger: Logger, stopAtConvergence: Bool,
                        onCatalogChange: @Sendable () -> Void, now: @Sendable () -> Int64) async throws -> SyncSummary {
-        var pending = session.handle(.start, now: now())
+        var pending = context.listening.map { [SyncEffect.send(.listening($0))] } ?? []
+        pending += session.handle(.start, now: now())
         while true {
             for effect in pending {
                 switch effect {
@@ -296,6 +306,7 @@ struct Connection {
             }
             switch event {
             case .message(let message):
+                if case .listening(let l) = message { reportListening(l, from: secure.peerDevice) }
                 pending = session.handle(.message(message), now: now())
             case .undecodable(let e):
                 pending = session.fail(SyncError(decoding: e, peer: session.peerName), now: now())

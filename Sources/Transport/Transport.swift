@@ -37,7 +37,10 @@ public final class SyncServer: Sendable {
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture { try wrap(child) }
             }
-        let loop = Task<Void, Never> {
+        let bound = server.channel.localAddress?.port ?? port
+        var context = context
+        if context.listenPort == 0 { context.listenPort = bound }
+        let loop = Task<Void, Never> { [context] in
             _ = try? await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await conn in inbound {
@@ -53,7 +56,7 @@ public final class SyncServer: Sendable {
                 }
             }
         }
-        return SyncServer(channel: server, acceptLoop: loop, hub: hub, port: server.channel.localAddress?.port ?? port)
+        return SyncServer(channel: server, acceptLoop: loop, hub: hub, port: bound)
     }
 
     /// Tells every open session the local catalog grew (push after a commit).

@@ -16,6 +16,8 @@ public enum Message: Equatable, Sendable {
     case done(Done)
     case error(ErrorMessage)
     case ping(Ping)
+    /// An optional hint: where the sender accepts sync connections.
+    case listening(Listening)
     /// A message in the optional range whose type this version does not know; receivers ignore it.
     case unknownOptional(type: UInt8)
 
@@ -31,6 +33,7 @@ public enum Message: Equatable, Sendable {
         case .done: .done
         case .error: .error
         case .ping: .ping
+        case .listening: .listening
         case .unknownOptional: nil
         }
     }
@@ -48,6 +51,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case done = 0x08
     case error = 0x09
     case ping = 0x0A
+    /// The first optional type: older nodes ignore it.
+    case listening = 0x80
 
     /// Types at or above this value are optional: unknown ones are ignored, not rejected.
     public static let firstOptional: UInt8 = 0x80
@@ -77,6 +82,10 @@ public enum MessageLimits {
     public static let maxErrorTextBytes = 1_024
     /// UTF-8 bytes of Hello's software version string.
     public static let maxSoftwareBytes = 64
+    /// Addresses listed in one Listening message.
+    public static let maxListeningAddresses = 8
+    /// UTF-8 bytes of one `host:port` address in Listening.
+    public static let maxListeningAddressBytes = 255
 }
 
 /// What a node keeps locally, announced in Hello so the peer knows what it will ask for.
@@ -313,6 +322,46 @@ public struct Ping: Equatable, Sendable {
     public init(nonce: UInt64, reply: Bool) {
         self.nonce = nonce
         self.reply = reply
+    }
+}
+
+/// "I accept sync connections on this port (and at these addresses)": sent by a node that listens,
+/// right after the Hellos, so that a peer that only ever saw it connect inbound can dial it later.
+///
+/// The receiver combines `port` with the IP address the connection comes from; `addresses` are
+/// `host:port` strings the sender knows it is reachable at (a configured name, a forwarded port).
+public struct Listening: Equatable, Sendable {
+    /// The TCP port the sender accepts sync connections on, 1...65535.
+    public var port: UInt16
+    /// At most 8 `host:port` strings, each at most 255 bytes (IPv6 hosts in brackets).
+    public var addresses: [String]
+
+    public init(port: UInt16, addresses: [String] = []) {
+        precondition(port > 0 && addresses.count <= MessageLimits.maxListeningAddresses)
+        precondition(addresses.allSatisfy(Self.isValidAddress), "Listening addresses must be host:port")
+        self.port = port
+        self.addresses = addresses
+    }
+
+    /// Whether `text` is `host:port` as SPEC "Listening" requires: 1...255 bytes, a non-empty host
+    /// without spaces or control characters (an IPv6 host in brackets, the only place `:` and
+    /// brackets may appear), and a decimal port 1...65535 without leading zeros.
+    public static func isValidAddress(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= MessageLimits.maxListeningAddressBytes,
+              let colon = bytes.lastIndex(of: UInt8(ascii: ":")) else { return false }
+        let digits = bytes[(colon + 1)...]
+        guard (1...5).contains(digits.count), digits.first != UInt8(ascii: "0"),
+              digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              let port = Int(String(decoding: digits, as: UTF8.self)), port <= 65535 else { return false }
+        var host = bytes[..<colon]
+        guard !host.isEmpty, host.allSatisfy({ $0 > 0x20 && $0 != 0x7f }) else { return false }
+        if host.first == UInt8(ascii: "[") {
+            guard host.count > 2, host.last == UInt8(ascii: "]") else { return false }
+            host = host.dropFirst().dropLast()
+            return !host.contains(UInt8(ascii: "[")) && !host.contains(UInt8(ascii: "]"))
+        }
+        return !host.contains(UInt8(ascii: ":")) && !host.contains(UInt8(ascii: "[")) && !host.contains(UInt8(ascii: "]"))
     }
 }
 

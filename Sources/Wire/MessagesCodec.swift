@@ -68,6 +68,16 @@ extension Message {
             w.u8(MessageType.ping.rawValue)
             w.u64(p.nonce)
             w.u8(p.reply ? 1 : 0)
+        case .listening(let l):
+            precondition(l.port > 0 && l.addresses.count <= MessageLimits.maxListeningAddresses)
+            w.u8(MessageType.listening.rawValue)
+            w.u16(l.port)
+            w.u8(UInt8(l.addresses.count))
+            for a in l.addresses {
+                precondition(Listening.isValidAddress(a))
+                w.u8(UInt8(a.utf8.count))
+                w.bytes(Array(a.utf8))
+            }
         case .unknownOptional(let type):
             precondition(type >= MessageType.firstOptional)
             w.u8(type)
@@ -106,6 +116,7 @@ extension Message {
             let flags = try r.u8("Ping.flags")
             guard flags <= 1 else { throw MessageError(.invalidField, "Ping flags 0x\(Hex.encode([flags])) has reserved bits set") }
             message = .ping(Ping(nonce: nonce, reply: flags == 1))
+        case .listening: message = .listening(try r.listening())
         }
         guard r.remaining == 0 else {
             throw MessageError(.trailingBytes, "\(r.remaining) bytes after the end of a \(type) message")
@@ -290,6 +301,26 @@ struct MessageReader {
         default:
             throw MessageError(.invalidField, "ChunkData.status \(status) is neither 0 (absent) nor 1 (present)")
         }
+    }
+
+    mutating func listening() throws(MessageError) -> Listening {
+        let port = try u16("Listening.port")
+        guard port > 0 else { throw MessageError(.invalidField, "Listening.port is 0 (must be 1...65535)") }
+        let n = Int(try u8("Listening.count"))
+        guard n <= MessageLimits.maxListeningAddresses else {
+            throw MessageError(.limitExceeded, "Listening.count = \(n), limit \(MessageLimits.maxListeningAddresses)")
+        }
+        var addresses: [String] = []
+        for i in 0..<n {
+            // A one-byte length cannot exceed maxListeningAddressBytes (255).
+            let len = Int(try u8("Listening.addresses[\(i)] length"))
+            let a = try utf8(len, "Listening.addresses[\(i)]")
+            guard Listening.isValidAddress(a) else {
+                throw MessageError(.invalidField, "Listening.addresses[\(i)] \"\(a)\" is not host:port with a port 1...65535")
+            }
+            addresses.append(a)
+        }
+        return Listening(port: port, addresses: addresses)
     }
 
     mutating func errorMessage() throws(MessageError) -> ErrorMessage {

@@ -24,6 +24,8 @@ extension Message: CustomStringConvertible {
         case .done(let d): return "done \(Self.text(d.entries))"
         case .error(let e): return "error \(e.code)(\(e.code.rawValue)) \"\(e.text)\""
         case .ping(let p): return "ping nonce=\(p.nonce) reply=\(p.reply)"
+        case .listening(let l):
+            return "listening port=\(l.port) addresses=[\(l.addresses.map { "\"\($0)\"" }.joined(separator: ", "))]"
         case .unknownOptional(let t): return "unknown-optional type=0x\(Hex.encode([t]))"
         }
     }
