@@ -85,6 +85,61 @@ struct TransportTests {
         for id in fromB { #expect(a.has(id)) }
     }
 
+    /// A member that completes the handshake and Hello, then sends a frame that fails
+    /// authentication (the reader task opens frames), is disconnected; nothing is applied.
+    @Test func tamperedFrameAfterHandshakeDisconnects() async throws {
+        let n = family([("A", .everything), ("B", .everything)])
+        let (a, b) = (n[0], n[1])
+        a.importPhoto(1)
+        let before = b.digest()
+        let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b))
+        defer { Task { await server.stop() } }
+        let conn = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port) { ch in
+                ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+            }
+        let outcome: String = try await conn.executeThenClose { inbound, outbound in
+            var it = inbound.makeAsyncIterator()
+            var decoder = FrameDecoder(maxBodyLength: Framing.defaultMaxBodyLength, context: "server")
+            var frames: [[UInt8]] = []
+            func nextFrame() async throws -> [UInt8]? {
+                while frames.isEmpty {
+                    guard let buffer = try await it.next() else { return nil }
+                    frames += try decoder.feed(buffer.readableBytesView[...])
+                }
+                return frames.removeFirst()
+            }
+            let hs = try NoiseHandshake(role: .initiator, pattern: .XX, identity: a.identity,
+                                        prologue: HandshakePayload.prologue, psk: nil)
+            try await outbound.write(ByteBuffer(bytes: ConnectionPreamble.member.encoded() + Framing.encode(try hs.writeMessage())))
+            guard let m2 = try await nextFrame() else { return "closed during the handshake" }
+            _ = try hs.readMessage(m2)
+            try await outbound.write(ByteBuffer(bytes: try Framing.encode(try hs.writeMessage(HandshakePayload(identity: a.identity).encoded()))))
+            let cipher = hs.transportCipher()
+            let hello = Message.hello(Hello(publicKey: a.identity.publicKey, library: a.catalog.syncLibrary.bytes,
+                                            epoch: 1, policy: .everything, software: "test"))
+            try await outbound.write(ByteBuffer(bytes: try Framing.encode(try cipher.seal(hello.encoded()))))
+            guard let reply = try await nextFrame(), case .hello = try Message.decode(try cipher.open(reply)) else {
+                return "no Hello from the server"
+            }
+            var forged = try cipher.seal(Message.ping(Ping(nonce: 1, reply: false)).encoded())
+            forged[3] ^= 1
+            try await outbound.write(ByteBuffer(bytes: try Framing.encode(forged)))
+            // The server may still send what it had queued; then it must close (we give up at 30 s).
+            let channel = conn.channel
+            let timer = Task { () -> Bool in
+                do { try await Task.sleep(for: .seconds(30)) } catch { return false }
+                try? await channel.close()
+                return true
+            }
+            do { while try await nextFrame() != nil {} } catch {}
+            timer.cancel()
+            return await timer.value ? "still open after 30 s" : "closed"
+        }
+        #expect(outcome == "closed")
+        #expect(b.digest() == before, "nothing from the tampering peer was applied")
+    }
+
     @Test func clientRefusesAServerThatIsNotAMember() async throws {
         let n = family([("A", .everything), ("B", .everything)])
         let (a, b) = (n[0], n[1])
