@@ -1,4 +1,5 @@
 import Foundation
+import SyncEngine
 
 /// Progress of a long operation on a terminal: a single redrawn line on stderr, only when
 /// stderr is a TTY and `--json` is off, throttled to ~10 redraws a second.
@@ -16,10 +17,14 @@ public final class ProgressLine: @unchecked Sendable {
 
     /// `done` of `total` units (files), with `bytes` processed so far.
     public func update(done: Int, total: Int, bytes: UInt64, detail: String = "") {
+        draw(done: done, total: total, bytes: bytes, detail: detail, force: done == total)
+    }
+
+    private func draw(done: Int, total: Int, bytes: UInt64, detail: String, force: Bool) {
         guard enabled else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         lock.lock(); defer { lock.unlock() }
-        guard now - lastDraw > 100_000_000 || done == total else { return }
+        guard now - lastDraw > 100_000_000 || force else { return }
         lastDraw = now
         let width = 28
         let fraction = total > 0 ? Double(done) / Double(total) : 0
@@ -29,6 +34,14 @@ public final class ProgressLine: @unchecked Sendable {
         if !detail.isEmpty { line += "  " + String(detail.suffix(40)) }
         FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
         drew = true
+    }
+
+    /// A sync session's transfer: chunks received of those known to be wanted, bytes, rate.
+    public func update(sync p: SyncProgress, peer: String, startedAt: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds &- startedAt) / 1e9
+        let rate = seconds > 0.2 ? "  \(ByteFormat.string(UInt64(Double(p.chunkBytesReceived) / seconds)))/s" : ""
+        draw(done: p.chunksReceived, total: p.chunksReceived + p.chunksToCome, bytes: UInt64(p.chunkBytesReceived),
+             detail: "\(p.changesReceived) changes\(rate)  \(peer)", force: false)
     }
 
     /// Clears the line so the summary that follows starts clean.

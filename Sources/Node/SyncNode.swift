@@ -145,19 +145,25 @@ extension HearthNode {
     }
 
     /// `hearth sync`: one session to convergence with `peer`, or with every known peer in turn.
-    public func syncOnce(peer: PeerEndpoint?, logger: Logger, extraChunks: [Hash256] = []) async throws -> [PeerSyncResult] {
+    /// - Parameter progress: told how the current session's transfer stands, with the peer's address.
+    public func syncOnce(peer: PeerEndpoint?, logger: Logger, extraChunks: [Hash256] = [],
+                         progress: (@Sendable (String, SyncProgress) -> Void)? = nil) async throws -> [PeerSyncResult] {
         let targets: [(device: String?, endpoints: [PeerEndpoint])] =
             peer.map { [(nil, [$0])] } ?? dialablePeers.map { ($0.device, $0.endpoints) }
         guard !targets.isEmpty else {
             throw NodeError(.invalidArgument, "this node knows no peer yet: pass --peer HOST:PORT (or `hearth join` a library first)")
         }
         let catalog: any SyncCatalog & Sendable = extraChunks.isEmpty ? self.catalog : WantingCatalog(base: self.catalog, extra: extraChunks)
-        let ctx = try syncContext(chunks: try chunks, catalog: catalog, logger: logger)
+        var ctx = try syncContext(chunks: try chunks, catalog: catalog, logger: logger)
         var results: [PeerSyncResult] = []
         for t in targets {
             var r = PeerSyncResult(address: t.endpoints[0].description, device: t.device)
             for ep in t.endpoints {
                 r.address = ep.description
+                if let progress {
+                    let address = ep.description
+                    ctx.progress = { progress(address, $0) }
+                }
                 do {
                     r.summary = try await SyncClient.syncOnce(host: ep.host, port: ep.port, context: ctx)
                     r.error = nil
@@ -191,7 +197,7 @@ extension HearthNode {
     /// `hearth join`: a new node in `home` that joins the ticket's library over the network.
     /// On any failure the half-made home is removed again, so the command can simply be re-run.
     public static func join(home: Home, ticket: PairingTicket, peer: PeerEndpoint?, deviceName: String, policy: String,
-                            logger: Logger) async throws -> (HearthNode, SyncSummary) {
+                            logger: Logger, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> (HearthNode, SyncSummary) {
         guard storagePolicies.contains(policy) else {
             throw NodeError(.invalidArgument, "storage policy must be one of \(storagePolicies.joined(separator: ", "))")
         }
@@ -217,6 +223,7 @@ extension HearthNode {
             let node = HearthNode(home: home, config: config, identity: identity, catalog: catalog, chunks: nil)
             var ctx = try node.syncContext(chunks: try node.chunks, logger: logger)
             ctx.joinTicket = JoinTicket(ticketID: ticket.ticketID, secret: ticket.secret, inviter: ticket.inviter, name: deviceName)
+            ctx.progress = progress
             var lastError: Error = NodeError(.network, "no address to try")
             for ep in endpoints {
                 do {

@@ -76,3 +76,19 @@ public struct SyncSummary: Equatable, Sendable, CustomStringConvertible {
             + (chunksUnavailable > 0 ? "; \(chunksUnavailable) wanted chunks not held by the peer" : "")
     }
 }
+
+/// Where a session's transfer stands, for a progress display. `chunksToCome` grows as the
+/// session learns what its policy wants, so `chunksReceived / (chunksReceived + chunksToCome)`
+/// is the fraction known so far.
+public struct SyncProgress: Equatable, Sendable {
+    public var changesReceived: UInt64 = 0
+    /// Chunks verified (stored, or held to be stored in the next batch) and their bytes.
+    public var chunksReceived = 0
+    public var chunkBytesReceived = 0
+    /// Chunks asked for or still to ask for.
+    public var chunksToCome = 0
+    public var chunksSent = 0
+    public var chunkBytesSent = 0
+
+    public init() {}
+}

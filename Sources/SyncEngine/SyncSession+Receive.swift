@@ -155,4 +155,16 @@ extension SyncSession {
         unstored.removeAll(keepingCapacity: true)
         unstoredBytes = 0
     }
+
+    /// Where the transfer stands (see `SyncProgress`).
+    public var progress: SyncProgress {
+        var p = SyncProgress()
+        p.changesReceived = summary.changesReceived
+        p.chunksReceived = summary.chunksReceived + unstored.count
+        p.chunkBytesReceived = summary.chunkBytesReceived + unstoredBytes
+        p.chunksToCome = wanted.count + (awaiting.count - awaitingHead)
+        p.chunksSent = summary.chunksSent
+        p.chunkBytesSent = summary.chunkBytesSent
+        return p
+    }
 }

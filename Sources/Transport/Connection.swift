@@ -27,6 +27,8 @@ public struct SyncContext: Sendable {
     public var observer: (@Sendable (ConnectionReport) -> Void)?
     /// Counts the bytes every connection of this context puts on and takes off the wire.
     public var traffic: TrafficCounter?
+    /// Told after every message a session handles (a progress display throttles it).
+    public var progress: (@Sendable (SyncProgress) -> Void)?
     /// The port this node accepts sync connections on, announced to every peer in a Listening
     /// message right after the Hellos (nil: announce nothing). Given to `SyncServer.start`,
     /// 0 stands for the port the server binds.
@@ -308,6 +310,7 @@ struct Connection {
             case .message(let message):
                 if case .listening(let l) = message { reportListening(l, from: secure.peerDevice) }
                 pending = session.handle(.message(message), now: now())
+                context.progress?(session.progress)
             case .undecodable(let e):
                 pending = session.fail(SyncError(decoding: e, peer: session.peerName), now: now())
             case .undecryptable(let why):

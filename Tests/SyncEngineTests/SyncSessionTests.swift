@@ -154,6 +154,22 @@ struct SyncSessionTests {
         #expect(a.has(onB[onB.count - 1]))
     }
 
+    /// Progress counts chunks still to come while a transfer runs, and ends at the summary's totals.
+    @Test func progressTracksTheTransfer() throws {
+        let n = family([("A", .everything), ("B", .everything)])
+        let (a, b) = (n[0], n[1])
+        _ = a.importPhoto(1, originalChunks: 6, chunkSize: 50_000)
+        var link = Link(a, b)
+        link.start()
+        var seenToCome = 0
+        while link.step() { seenToCome = max(seenToCome, link.b.progress.chunksToCome) }
+        #expect(link.convergedB)
+        let p = link.b.progress
+        #expect(seenToCome > 0, "B knew chunks were still to come during the transfer")
+        #expect(p.chunksToCome == 0 && p.chunksReceived == link.b.summary.chunksReceived && p.chunksReceived >= 6)
+        #expect(p.chunkBytesReceived == link.b.summary.chunkBytesReceived && p.changesReceived == link.b.summary.changesReceived)
+    }
+
     /// A serves a forged batch B must refuse (and nothing else B lacks); B closes with the
     /// reason and its catalog is unchanged.
     func rejects(roles: [String: Role] = [:], _ forge: (TestNode, TestNode, TestNode) -> [SignedBatch],

@@ -44,7 +44,11 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         let log = HearthLogging.logger("hearth.sync", verbose: verbose)
         let node = try openNode()
-        let results = try await node.syncOnce(peer: try peer.map(PeerEndpoint.init(parsing:)), logger: log)
+        let bar = ProgressLine(label: "syncing", enabled: !output.json)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let results = try await node.syncOnce(peer: try peer.map(PeerEndpoint.init(parsing:)), logger: log,
+                                              progress: { bar.update(sync: $1, peer: $0, startedAt: start) })
+        bar.finish()
         emit(output.json, .array(results.map(\.json))) {
             results.map { r in
                 let who = r.device.map { "\($0.prefix(7)) at \(r.address)" } ?? r.address
@@ -101,8 +105,12 @@ struct Join: AsyncParsableCommand {
         let log = HearthLogging.logger("hearth.join", verbose: verbose)
         let t = try PairingTicket(parsing: ticket)
         let home = Home.resolve(nil)
+        let bar = ProgressLine(label: "receiving", enabled: !output.json)
+        let start = DispatchTime.now().uptimeNanoseconds
         let (node, s) = try await HearthNode.join(home: home, ticket: t, peer: try peer.map(PeerEndpoint.init(parsing:)),
-                                                  deviceName: name, policy: policy, logger: log)
+                                                  deviceName: name, policy: policy, logger: log,
+                                                  progress: { bar.update(sync: $0, peer: "", startedAt: start) })
+        bar.finish()
         try emit(output.json, try node.statusJSON()) {
             """
             Joined library \(t.library) as \(name) (\(node.identity.deviceID.string)) in \(home.root.path)
