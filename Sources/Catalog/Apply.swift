@@ -75,12 +75,25 @@ final class Applier {
         guard !deferred.isEmpty else { return }
         let list = deferred
         deferred = []
-        let order = list.indices.sorted { a, b in
-            let x = list[a].id, y = list[b].id
-            return x != y ? x < y : a < b
+        // Sort plain integers (the id's bytes as four big-endian words, then the arrival index):
+        // comparing the changes themselves would retain and release their arrays at every step.
+        var keys = [(UInt64, UInt64, UInt64, UInt64, Int)]()
+        keys.reserveCapacity(list.count)
+        for (i, entry) in list.enumerated() {
+            let w = Self.words(entry.id)
+            keys.append((w.0, w.1, w.2, w.3, i))
         }
-        for i in order {
-            try applyNow(list[i].id, list[i].change)
+        keys.sort { $0 < $1 }
+        for k in keys {
+            try applyNow(list[k.4].id, list[k.4].change)
+        }
+    }
+
+    /// A 32-byte id as four big-endian words: their order is the bytes' lexicographic order.
+    private static func words(_ id: Hash256) -> (UInt64, UInt64, UInt64, UInt64) {
+        id.bytes.withUnsafeBytes { b in
+            func word(_ i: Int) -> UInt64 { UInt64(bigEndian: b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+            return (word(0), word(1), word(2), word(3))
         }
     }
 
