@@ -192,7 +192,7 @@ public final class Catalog: Sendable {
         let context = try Membership.context(db)
         var ops = [Op]()
         ops.reserveCapacity(count)
-        var applier = Applier(db: db)
+        let applier = Applier(db: db)
         for i in 0..<count {
             let op = try make(i)
             let dot = Dot(origin: origin, seq: seq + 1 + UInt64(i))

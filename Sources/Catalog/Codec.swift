@@ -106,14 +106,22 @@ struct ByteReader {
         return Array(bytes[pos..<(pos + n)])
     }
     mutating func u64() throws -> UInt64 {
+        guard 8 <= bytes.count - pos else { throw Self.fail("truncated") }
         var v: UInt64 = 0
-        for b in try raw(8) { v = v << 8 | UInt64(b) }
+        for i in pos..<(pos + 8) { v = v << 8 | UInt64(bytes[i]) }
+        pos += 8
         return v
     }
     mutating func data(max: Int) throws -> [UInt8] { try raw(count(max: max, "byte")) }
+    /// Validates the UTF-8 in place rather than through an intermediate array.
     mutating func string(max: Int) throws -> String {
-        let b = try data(max: max)
-        guard let s = String(validating: b, as: UTF8.self) else { throw Self.fail("invalid UTF-8") }
+        let n = try count(max: max, "byte")
+        guard n <= bytes.count - pos else { throw Self.fail("truncated") }
+        let s = bytes.withUnsafeBufferPointer { b in
+            String(validating: UnsafeBufferPointer(rebasing: b[pos..<(pos + n)]), as: UTF8.self)
+        }
+        guard let s else { throw Self.fail("invalid UTF-8") }
+        pos += n
         return s
     }
     mutating func hash() throws -> Hash256 { Hash256(bytes: try raw(32))! }

@@ -214,6 +214,7 @@ extension ByteReader {
             let original = try object()
             let n = try count(max: AssetField.allCases.count, "field")
             var fields = [(AssetField, FieldValue)]()
+            fields.reserveCapacity(n)
             for _ in 0..<n {
                 let fv = try field()
                 guard !fields.contains(where: { $0.0 == fv.0 }) else { throw Self.fail("field \(fv.0) repeated") }

@@ -68,6 +68,11 @@ struct RawBinder {
         return false
     }
 
+    /// Ends a query before its last row (resets the statement so it holds no read cursor).
+    func finish() {
+        sqlite3_reset(stmt)
+    }
+
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
     func int(at col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
     func text(at col: Int32) -> String {

@@ -68,11 +68,15 @@ private struct RemoteApply {
     let now: Int64
     var report = ApplyReport()
     var seqs: [Origin: UInt64] = [:]
+    /// One applier for the whole call: its statements stay prepared, and asset changes are
+    /// applied sorted by id when the call's batches are all in (see `Applier`).
+    let applier: Applier
 
     init(catalog: Catalog, db: Database, now: Int64) {
         self.catalog = catalog
         self.db = db
         self.now = now
+        applier = Applier(db: db, deferAssetChanges: true)
     }
 
     enum Verdict {
@@ -129,6 +133,7 @@ private struct RemoteApply {
             }
             remaining = next
         }
+        try applier.flush()
         try storePending(remaining.map(\.0))
         return report
     }
@@ -205,7 +210,6 @@ private struct RemoteApply {
         let n = UInt64(p.ops.count)
         let clock = try Meta.clock(db)
         try Meta.set(db, "clock", sql(HLC.receive(clock, remote: p.hlc + n - 1, now: now)))
-        var applier = Applier(db: db)
         for (i, op) in p.ops.enumerated() {
             let dot = Dot(origin: b.origin, seq: b.firstSeq + UInt64(i))
             try applier.apply(op, stamp: Stamp(hlc: p.hlc + UInt64(i), dot: dot), dot: dot)

@@ -233,3 +233,59 @@ func randomEdits(_ c: Catalog, _ rng: inout SeededRNG, now: Int64) throws -> [Ed
         #expect(try cs[0].digest() == cs[1].digest())
     }
 }
+
+/// Remote apply defers asset changes and applies them sorted by id at the end of the call; these
+/// check that one call over many batches leaves exactly what the author and a batch-at-a-time
+/// replica show, with several changes to one asset inside one batch and across batches.
+@Suite struct DeferredApplyTests {
+    @Test func oneCallEqualsBatchAtATimeAndTheAuthor() throws {
+        let cs = try library(2)
+        let (a, b) = (cs[0], cs[1])
+        var now = t0
+        // Imports with edits to the same assets in the same batch: takenAt, archive, trash, purge.
+        for round in 0..<4 {
+            now += 1000
+            var edits = [Edit]()
+            for n in (round * 10)..<(round * 10 + 10) {
+                edits.append(.importAsset(anImport(n)))
+                if n % 3 == 0 { edits.append(.setField(assetID(n), .takenAt, .takenAt(TakenAt(localSeconds: 1_600_000_000 - Int64(n))))) }
+                if n % 4 == 1 { edits.append(.setField(assetID(n), .archived, .bool(true))) }
+                if n % 6 == 0 { edits.append(.addTag(assetID(n), "Trips")) }
+                if n % 5 == 2 { edits.append(.trash(assetID(n))) }
+                if n % 10 == 2 { edits.append(.purge(assetID(n))) }
+            }
+            try a.commit(edits, now: now)
+        }
+        // A second device re-imports some of the same photos under other names and edits them.
+        try sync(a, b, now: now)
+        now += 1000
+        try b.commit((0..<12).filter { $0 != 2 }.map { .importAsset(anImport($0, name: "copy-\($0).jpg")) }
+                     + [.restore(assetID(7)), .setFavorite(assetID(4), true), .removeTag(assetID(0), "Trips")], now: now)
+        now += 1000
+        try a.commit([.setField(assetID(3), .takenAt, .takenAt(TakenAt(localSeconds: 1_650_000_000))),
+                      .trash(assetID(5)), .setArchived(assetID(5), false)], now: now)
+        try sync(b, a, now: now)
+        try sync(a, b, now: now)
+        #expect(try a.digest() == b.digest())
+
+        let batches = try a.batches(missingFrom: VersionVector())
+        #expect(batches.count >= 8)
+        let whole = try Catalog.join(path: nil, library: a.libraryID, identity: identity(70))
+        let report = try whole.applyRemote(batches, now: now)
+        #expect(report.rejected.isEmpty && report.pending == 0)
+        let single = try Catalog.join(path: nil, library: a.libraryID, identity: identity(71))
+        for batch in batches { try single.applyRemote([batch], now: now) }
+        let reversed = try Catalog.join(path: nil, library: a.libraryID, identity: identity(72))
+        try reversed.applyRemote(batches.reversed(), now: now)
+
+        let digest = try a.digest()
+        let page = try a.assets(AssetFilter(scope: .all, limit: 100)).map(\.id)
+        #expect(page.count == 40 - 4)
+        for replica in [whole, single, reversed] {
+            #expect(try replica.digest() == digest)
+            #expect(try replica.assets(AssetFilter(scope: .all, limit: 100)).map(\.id) == page)
+            #expect(try replica.assets(AssetFilter(tag: "Trips", limit: 100)).map(\.id)
+                    == a.assets(AssetFilter(tag: "Trips", limit: 100)).map(\.id))
+        }
+    }
+}
