@@ -87,7 +87,15 @@ extension SyncSession {
         try consume(size, &out)
         if b.complete {
             batchRequestOutstanding = false
+            let before = myVector
             myVector = try catalog.syncVersionVector()
+            // The peer's batches can release batches the catalog held back (after a gap, or waiting
+            // for their membership context) that the peer itself lacks, e.g. its own changes lost
+            // in a restore. No other session announces them to this peer: do it here, or it never
+            // asks for them. Everything in `before` was announced already.
+            if let peer = peerSummary, !peer.merged(with: before).dominates(myVector) {
+                send(.summary(Summary(entries: myVector.wireEntries)), &out)
+            }
         }
     }
 
