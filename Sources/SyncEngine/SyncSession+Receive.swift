@@ -88,6 +88,8 @@ extension SyncSession {
         try consume(size, &out)
         if b.complete {
             batchRequestOutstanding = false
+            // May have grown past what the peer sent (batches released from pending, a local
+            // commit meanwhile): `pump` announces it.
             myVector = try catalog.syncVersionVector()
         }
     }

@@ -34,21 +34,40 @@ import Testing
         }
     }
 
+    /// On a network that only does what TCP can (a loss resets the connection), sessions never
+    /// refuse an honest peer: the `badBatch` and `unexpectedMessage` closes of the default network
+    /// all come from messages dropped or reordered inside a connection.
+    @Test func tcpLikeNetworkNeverRefusesAnHonestPeer() {
+        var options = SimOptions(steps: Self.stepsPerSeed)
+        options.tcpLike = true
+        var closes = 0
+        for seed in UInt64(1)...30 {
+            let r = Simulation.run(seed: seed, options: options)
+            #expect(r.passed, "reproduce: hearth-sim --seed \(seed) --steps \(Self.stepsPerSeed) --tcp-like: \(r.failures)")
+            #expect(r.stats["close.badBatch"] == nil && r.stats["close.unexpectedMessage"] == nil, "seed \(seed): \(r.stats)")
+            closes += r.faults["connectionReset"] ?? 0
+        }
+        #expect(closes > 0)
+    }
+
     /// Seeds that once failed, replayed with the options they failed under.
     @Test func regressions() throws {
         let text = try String(contentsOf: packageRoot.appendingPathComponent("simulations/regressions.txt"), encoding: .utf8)
         let list = try Regression.parse(text)
         #expect(!list.isEmpty)
         for reg in list {
-            let r = Simulation.run(seed: reg.seed, options: SimOptions(nodes: reg.nodes, steps: reg.steps ?? 2_000))
+            var options = SimOptions(nodes: reg.nodes, steps: reg.steps ?? 2_000)
+            options.tcpLike = reg.tcpLike
+            let r = Simulation.run(seed: reg.seed, options: options)
             #expect(r.passed, "regression seed \(reg.seed) (\(reg.note)): \(r.failures)")
         }
     }
 
     @Test func regressionLinesParse() throws {
-        let list = try Regression.parse("# comment\n\n42 nodes=5 steps=1000  # found a thing\n7\n")
+        let list = try Regression.parse("# comment\n\n42 nodes=5 steps=1000  # found a thing\n7\n9 tcp # x\n")
         #expect(list == [Regression(seed: 42, nodes: 5, steps: 1000, note: "found a thing"),
-                         Regression(seed: 7, nodes: nil, steps: nil, note: "")])
+                         Regression(seed: 7, nodes: nil, steps: nil, note: ""),
+                         Regression(seed: 9, nodes: nil, steps: nil, note: "x", tcpLike: true)])
         #expect(throws: SimFailure.self) { try Regression.parse("x12 # not a seed") }
         #expect(throws: SimFailure.self) { try Regression.parse("12 nodes=11") }
     }

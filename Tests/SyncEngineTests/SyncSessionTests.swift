@@ -59,6 +59,43 @@ struct SyncSessionTests {
         #expect(try c.catalog.versionVector()[a.origin] == a.catalog.versionVector()[a.origin])
     }
 
+    /// B holds A's last two batches in its pending pool (waiting for the one before); A is then
+    /// restored from a backup taken before them and loses them. Syncing gives B the missing
+    /// batch, which releases the two: B's vector grew past anything A announced, so B must say
+    /// so in this same session or A never asks for them back (found by the simulator, seed 117).
+    @Test func batchesReleasedFromPendingAreAnnouncedToThePeerThatSentTheGap() throws {
+        let n = family([("A", .everything), ("B", .thumbnails)])
+        let (a, b) = (n[0], n[1])
+        a.importPhoto(0)
+        let backup = try a.catalog.batches(missingFrom: VersionVector())
+        let atBackup = try a.catalog.versionVector()
+        a.importPhoto(1)
+        a.importPhoto(2)
+        let afterBackup = try a.catalog.batches(missingFrom: atBackup)
+        let bHeld = try b.catalog.versionVector()
+        #expect(afterBackup.count == 2 && bHeld[a.origin] < atBackup[a.origin])
+        let report = try b.catalog.applyRemote(afterBackup, now: testNow)
+        #expect(report.pending == 2 && report.applied == 0)
+        let lost = try a.catalog.versionVector()
+
+        // A's database is restored from the backup (its chunk store survived) and starts a new epoch.
+        let restored = TestNode("A", seed: 1, joining: a, policy: .everything)
+        restored.syncChunks = a.chunks
+        #expect(try restored.catalog.applyRemote(backup, now: testNow).rejected.isEmpty)
+        _ = try restored.catalog.startNewEpoch(atLeast: 2)
+        let restoredVV = try restored.catalog.versionVector()
+        #expect(restoredVV[a.origin] < lost[a.origin])
+
+        var link = Link(restored, b)
+        link.start()
+        link.run()
+        #expect(link.a.closed == nil && link.b.closed == nil)
+        #expect(link.convergedA && link.convergedB)
+        let finalVV = try restored.catalog.versionVector()
+        #expect(finalVV[a.origin] == lost[a.origin])
+        #expect(restored.digest() == b.digest())
+    }
+
     @Test func brokenTransferResumesWithoutResending() throws {
         let n = family([("A", .everything), ("B", .everything)])
         let (a, b) = (n[0], n[1])

@@ -1,9 +1,11 @@
-/// One line of `simulations/regressions.txt`: `SEED [nodes=N] [steps=S]  # what it found`.
+/// One line of `simulations/regressions.txt`: `SEED [nodes=N] [steps=S] [tcp]  # what it found`.
 public struct Regression: Sendable, Equatable {
     public let seed: UInt64
     public let nodes: Int?
     public let steps: Int?
     public let note: String
+    /// Runs with `SimOptions.tcpLike`.
+    public var tcpLike = false
 
     /// Parses the file's text; blank lines and lines starting with `#` are skipped.
     public static func parse(_ text: String) throws -> [Regression] {
@@ -16,11 +18,15 @@ public struct Regression: Sendable, Equatable {
             guard let seed = UInt64(words[0]) else {
                 throw SimFailure("regressions.txt line \(i + 1): \"\(words[0])\" is not a seed")
             }
-            var nodes: Int?, steps: Int?
+            var nodes: Int?, steps: Int?, tcp = false
             for w in words.dropFirst() {
+                if w == "tcp" {
+                    tcp = true
+                    continue
+                }
                 let kv = w.split(separator: "=")
                 guard kv.count == 2, let v = Int(kv[1]) else {
-                    throw SimFailure("regressions.txt line \(i + 1): expected nodes=N or steps=S, got \"\(w)\"")
+                    throw SimFailure("regressions.txt line \(i + 1): expected nodes=N, steps=S or tcp, got \"\(w)\"")
                 }
                 switch kv[0] {
                 case "nodes" where (2...10).contains(v): nodes = v
@@ -29,7 +35,7 @@ public struct Regression: Sendable, Equatable {
                 }
             }
             let note = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-            out.append(Regression(seed: seed, nodes: nodes, steps: steps, note: note))
+            out.append(Regression(seed: seed, nodes: nodes, steps: steps, note: note, tcpLike: tcp))
         }
         return out
     }

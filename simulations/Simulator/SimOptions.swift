@@ -15,6 +15,11 @@ public struct SimOptions: Sendable {
     public var joinAfterLeave = false
     /// Prints every trace line (the events the trace hash covers) to standard output.
     public var printTrace = false
+    /// A network that does only what TCP with Noise can: every loss resets the connection, and a
+    /// connection never drops, reorders or duplicates a message it keeps. Off by default, where
+    /// single messages are also dropped, reordered and duplicated inside a connection. The seed
+    /// draws the same numbers either way.
+    public var tcpLike = false
 
     public init(nodes: Int? = nil, steps: Int = 2_000, maxHealEvents: Int = 40_000, bugs: InjectedBugs = InjectedBugs()) {
         precondition(nodes.map { (2...10).contains($0) } ?? true, "nodes must be 2...10")

@@ -104,7 +104,7 @@ extension Simulation {
             return
         }
         if !healing, netRandom.chance(plan.loss) {
-            if netRandom.chance(plan.lossResets) {
+            if netRandom.chance(plan.lossResets) || options.tcpLike {
                 result.count(fault: "connectionReset")
                 close(c, "reset")
             } else {
@@ -115,7 +115,7 @@ extension Simulation {
         let maxLatency = healing ? 50 : plan.maxLatency
         let latency = healing ? netRandom.int64(1...50) : netRandom.int64(plan.minLatency...plan.maxLatency)
         var arrival = now + latency
-        if !healing, netRandom.chance(plan.reorder) {
+        if !healing, netRandom.chance(plan.reorder), !options.tcpLike {
             arrival += netRandom.int64(1...(3 * maxLatency + 100))
             result.count(fault: "reorder")
         } else {
@@ -124,7 +124,7 @@ extension Simulation {
             c.lastArrival[to] = arrival
         }
         schedule(c, to, bytes, at: arrival)
-        if !healing, netRandom.chance(plan.duplication) {
+        if !healing, netRandom.chance(plan.duplication), !options.tcpLike {
             result.count(fault: "duplication")
             schedule(c, to, bytes, at: arrival + netRandom.int64(0...maxLatency))
         }

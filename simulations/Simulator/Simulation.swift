@@ -145,6 +145,15 @@ public final class Simulation {
             leave()
             quiet = runUntilQuiet()
         }
+        if quiet, let l = leaver, nodes[l].standing == .departed, admits(nodes[0], nodes[l].device) {
+            // A restore of the admin from a snapshot older than the removal undid it before it
+            // reached anyone: the leaver is a member again everywhere. The person removes it again.
+            if commit(nodes[0], [.removeMember(nodes[l].device)]) != nil {
+                result.count(stat: "removedAgain")
+                trace.add("leave-again \(now) \(nodes[l].name)")
+            }
+            quiet = runUntilQuiet()
+        }
         if quiet, let j = joiner, nodes[j].standing == .unpaired {
             lateJoin()
             quiet = runUntilQuiet()

@@ -26,6 +26,9 @@ struct HearthSim: ParsableCommand {
     @Flag(help: "Let a late joiner pair after a member left (reproduces a known catalog bug).")
     var joinAfterLeave = false
 
+    @Flag(help: "A TCP-like network: every loss resets the connection; no reordering or duplication inside one.")
+    var tcpLike = false
+
     @Flag(help: "Print every event of the trace (use with --seed).")
     var trace = false
 
@@ -47,6 +50,7 @@ struct HearthSim: ParsableCommand {
         var options = SimOptions(nodes: nodes, steps: steps)
         options.printTrace = trace
         options.joinAfterLeave = joinAfterLeave
+        options.tcpLike = tcpLike
         var summary = SimSummary()
         let start = ContinuousClock.now
         var failed: [SimResult] = []
@@ -67,7 +71,7 @@ struct HearthSim: ParsableCommand {
         if json { print(summary.json()) }
         for r in failed {
             let extra = (nodes.map { " --nodes \($0)" } ?? "") + (steps != 2_000 ? " --steps \(steps)" : "")
-                + (joinAfterLeave ? " --join-after-leave" : "")
+                + (joinAfterLeave ? " --join-after-leave" : "") + (tcpLike ? " --tcp-like" : "")
             FileHandle.standardError.write(Data("reproduce: hearth-sim --seed \(r.seed)\(extra)   # \(r.failures[0])\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode(1) }
