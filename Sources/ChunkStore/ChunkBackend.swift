@@ -14,6 +14,9 @@ protocol ChunkBackend: AnyObject {
     /// The chunk's bytes with the record checks but without re-hashing them, for a sender whose
     /// receiver verifies every chunk by hash anyway.
     func readForPeer(_ id: Hash256) throws -> [UInt8]
+    /// Hints that these chunks will be read soon (a peer asked for them), so the disk can fetch
+    /// them ahead of the reads. Best effort: unknown ids are skipped, nothing is thrown.
+    func willRead(_ ids: [Hash256])
     /// Stages a chunk unless it is already stored or staged; returns whether it was staged.
     func append(_ id: Hash256, _ bytes: UnsafeRawBufferPointer) throws -> Bool
     func commit() throws

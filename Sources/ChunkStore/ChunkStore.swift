@@ -21,18 +21,26 @@ import HearthCrypto
 ///
 /// Operations are serialized by an internal lock; the store may be shared between tasks.
 public final class ChunkStore: @unchecked Sendable {
+    /// Runs `body` for every index below a count, possibly on several threads at once.
+    public typealias ParallelFor = @Sendable (_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Void
+
     private let backend: any ChunkBackend
     private let lock = NSLock()
     private let scanner = ChunkScanner()
+    private let parallelFor: ParallelFor?
 
-    init(backend: any ChunkBackend) {
+    init(backend: any ChunkBackend, parallelFor: ParallelFor? = nil) {
         self.backend = backend
+        self.parallelFor = parallelFor
     }
 
     /// Opens (creating if needed) a file-backed store in `directory`, repairing what a crash
     /// may have left: a torn pack tail is cut off and unindexed pack files are removed.
-    public static func open(directory: String) throws -> ChunkStore {
-        ChunkStore(backend: try FileBackend(directory: directory))
+    /// - Parameter parallelFor: how `putChunks` spreads the hashing of a batch of received chunks
+    ///   (a node passes `DispatchQueue.concurrentPerform`); the store itself never starts threads,
+    ///   and without it chunks are checked one after another.
+    public static func open(directory: String, parallelFor: ParallelFor? = nil) throws -> ChunkStore {
+        ChunkStore(backend: try FileBackend(directory: directory), parallelFor: parallelFor)
     }
 
     /// A store held in memory: deterministic, nothing touches the disk (except `store(fileAt:)`
@@ -164,11 +172,10 @@ public final class ChunkStore: @unchecked Sendable {
     /// - Returns: how many chunks were new.
     @discardableResult
     public func putChunks(_ chunks: [(id: Hash256, bytes: [UInt8])]) throws -> Int {
-        for (id, bytes) in chunks {
-            guard bytes.count <= FastCDC.maxSize else {
-                throw ChunkStoreError(.tooLarge, "chunk \(id.hex) is \(bytes.count) bytes; chunks are at most \(FastCDC.maxSize) bytes")
-            }
-            let actual = Blake2b.hash256(bytes)
+        for (id, bytes) in chunks where bytes.count > FastCDC.maxSize {
+            throw ChunkStoreError(.tooLarge, "chunk \(id.hex) is \(bytes.count) bytes; chunks are at most \(FastCDC.maxSize) bytes")
+        }
+        for ((id, _), actual) in zip(chunks, hashes(of: chunks)) {
             guard actual == id else {
                 throw ChunkStoreError(.hashMismatch, "bytes offered for chunk \(id.hex) hash to \(actual.hex); the sender must resend it")
             }
@@ -182,10 +189,26 @@ public final class ChunkStore: @unchecked Sendable {
         }
     }
 
+    /// The BLAKE2b-256 of every chunk, spread over threads when the store was given `parallelFor`.
+    private func hashes(of chunks: [(id: Hash256, bytes: [UInt8])]) -> [Hash256] {
+        guard let parallelFor, chunks.count > 1 else { return chunks.map { Blake2b.hash256($0.bytes) } }
+        var out = [Hash256?](repeating: nil, count: chunks.count)
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer // each index is written by exactly one call
+            parallelFor(chunks.count) { i in slots[i] = Blake2b.hash256(chunks[i].bytes) }
+        }
+        return out.map { $0! }
+    }
+
     // MARK: Reading
 
     public func hasChunk(_ id: Hash256) throws -> Bool {
         try locked { try backend.contains(id) }
+    }
+
+    /// Hints that a peer asked for these chunks: the store may start reading them from disk.
+    public func willRead(_ ids: [Hash256]) {
+        locked { backend.willRead(ids) }
     }
 
     /// The ids in `ids` that are not stored, in their first-seen order, without duplicates.

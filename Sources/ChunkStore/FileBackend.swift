@@ -271,6 +271,31 @@ final class FileBackend: ChunkBackend {
         return .ok(data)
     }
 
+    /// Asks the kernel to read the chunks' records ahead (`POSIX_FADV_WILLNEED`), one call per
+    /// run of neighbouring records, so a sender's reads overlap its encryption.
+    func willRead(_ ids: [Hash256]) {
+        var spans: [(pack: Int64, start: Int64, end: Int64)] = []
+        for id in ids {
+            guard let r = try? row(id) else { continue }
+            spans.append((r.pack, r.offset - Int64(PackFormat.recordHeaderSize), r.offset + Int64(r.length)))
+        }
+        spans.sort { ($0.pack, $0.start) < ($1.pack, $1.start) }
+        var merged: [(pack: Int64, start: Int64, end: Int64)] = []
+        for s in spans {
+            if let last = merged.last, last.pack == s.pack, s.start <= last.end + 65_536 {
+                merged[merged.count - 1].end = max(last.end, s.end)
+            } else {
+                merged.append(s)
+            }
+        }
+        for m in merged {
+            guard packSizes[m.pack] != nil, let fd = try? descriptor(m.pack) else { continue }
+            #if canImport(Glibc)
+            _ = posix_fadvise(fd, off_t(m.start), off_t(m.end - m.start), POSIX_FADV_WILLNEED)
+            #endif
+        }
+    }
+
     func location(of id: Hash256) throws -> String? {
         try row(id).map { PackFormat.relativePath($0.pack) }
     }

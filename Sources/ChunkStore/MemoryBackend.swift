@@ -7,6 +7,8 @@ final class MemoryBackend: ChunkBackend {
     private var staged: [Hash256: [UInt8]] = [:]
     private var stagedOrder: [Hash256] = []
 
+    func willRead(_ ids: [Hash256]) {}
+
     func location(of id: Hash256) throws -> String? {
         chunks[id] == nil ? nil : "memory"
     }

@@ -25,10 +25,17 @@ public final class HearthNode: @unchecked Sendable {
                     FileHandle.standardError.write(Data(
                         "hearth: waiting for another hearth process on \(home.root.path) to finish with the chunk store…\n".utf8))
                 }
-                let store = try ChunkStore.open(directory: home.chunksDir.path)
+                let store = try Self.openChunkStore(home)
                 (openedChunks, chunksHeld) = (store, held)
                 return store
             }
+        }
+    }
+
+    /// The home's chunk store, verifying received chunks on every core.
+    static func openChunkStore(_ home: Home) throws -> ChunkStore {
+        try ChunkStore.open(directory: home.chunksDir.path) { count, body in
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
         }
     }
 

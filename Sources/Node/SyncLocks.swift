@@ -102,7 +102,7 @@ final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
             // Waits while a CLI command on this home holds the store (an import, a verify).
             do {
                 let h = try HomeLock.acquire(home, .chunks)
-                let opened = try ChunkStore.open(directory: home.chunksDir.path)
+                let opened = try HearthNode.openChunkStore(home)
                 (held, store) = (h, opened)
                 return opened
             } catch {
@@ -129,4 +129,5 @@ final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
     func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws { try with { _ = try $0.putChunk(id, bytes) } }
     func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws { try with { _ = try $0.putChunks(batch) } }
     var syncChecksOnPut: Bool { true }
+    func syncWillRead(_ ids: [Hash256]) { try? with { $0.willRead(ids) } }
 }

@@ -70,6 +70,7 @@ extension ChunkStore: SyncChunkSource {
 
     /// `putChunks` hashes every chunk before storing any.
     public var syncChecksOnPut: Bool { true }
+    public func syncWillRead(_ ids: [Hash256]) { willRead(ids) }
 
     /// One fsync for the whole batch instead of one per chunk.
     public func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws { _ = try putChunks(batch) }

@@ -35,10 +35,14 @@ public protocol SyncChunkSource: AnyObject {
     /// with a bad one (throwing `ChunkStoreError.hashMismatch`): the session then skips its
     /// own check instead of hashing every byte twice.
     var syncChecksOnPut: Bool { get }
+    /// Told which chunks a peer asked for, before they are read one by one (a disk store reads
+    /// ahead). Must not change what the store holds.
+    func syncWillRead(_ ids: [Hash256])
 }
 
 extension SyncChunkSource {
     public var syncChecksOnPut: Bool { false }
+    public func syncWillRead(_ ids: [Hash256]) {}
 
     public func syncPut(batch: [(id: Hash256, bytes: [UInt8])]) throws {
         for (id, bytes) in batch { try syncPut(id, bytes) }

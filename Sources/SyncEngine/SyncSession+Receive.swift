@@ -29,6 +29,7 @@ extension SyncSession {
                 peerChunkHead = 0
             }
             peerChunkQueue += r.ids
+            chunks.syncWillRead(r.ids)
         case .chunkData(let d):
             try receiveChunk(d, size: m.encodedCount, &out)
         case .credit(let c):

@@ -268,3 +268,40 @@ func findSubsequence(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
         if backend == .file { #expect(try f.store.stats().packBytes == UInt64(f.packFiles.map(fileSize).reduce(0, +))) }
     }
 }
+
+/// Received chunks verified on several threads (as a node opens its store) are checked exactly
+/// as one after another: a single bad chunk anywhere in a batch stores nothing.
+@Suite struct ParallelVerifyTests {
+    @Test func parallelVerificationRefusesABatchWithOneBadChunk() throws {
+        let dir = TempDir()
+        let calls = Counter()
+        let store = try ChunkStore.open(directory: dir.path) { count, body in
+            calls.add()
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        }
+        let chunks = (0..<12).map { pseudoRandomBytes(200_000 + $0, seed: UInt64(40 + $0)) }
+        var batch = chunks.map { (id: Blake2b.hash256($0), bytes: $0) }
+        for bad in [0, 5, 11] {
+            var forged = batch
+            forged[bad].bytes[7] ^= 1
+            #expect {
+                try store.putChunks(forged)
+            } throws: { ($0 as? ChunkStoreError)?.code == .hashMismatch && "\($0)".contains(forged[bad].id.hex) }
+            #expect(try store.missing(of: batch.map(\.id)).count == batch.count, "nothing of a bad batch was stored")
+        }
+        batch.swapAt(0, 11)
+        #expect(try store.putChunks(batch) == 12)
+        #expect(calls.value == 4, "every batch was hashed through the given parallelFor")
+        for c in batch { #expect(try store.readChunk(c.id) == c.bytes) }
+        // Read-ahead hints change nothing and skip ids the store does not hold.
+        store.willRead(batch.map(\.id) + [Blake2b.hash256([1, 2, 3])])
+        #expect(try store.missing(of: batch.map(\.id)).isEmpty)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
