@@ -36,6 +36,8 @@ public struct SimSummary: Sendable {
     public var failures: [(seed: UInt64, invariant: String)] = []
     /// Set when the summary covers one seed.
     public var traceHash: String?
+    /// Seeds run at once, each on its own thread (`--jobs`).
+    public var jobs = 1
 
     public init() {}
 
@@ -59,7 +61,7 @@ public struct SimSummary: Sendable {
             ("realSeconds", format3(realSeconds)),
             ("speedup", realSeconds > 0 ? "\(Int(Double(simulatedMillis) / 1000 / realSeconds))" : "0"),
             ("seedsPerMinute", realSeconds > 0 ? format3(Double(seeds) * 60 / realSeconds) : "0"),
-            ("faults", obj(faults)), ("stats", obj(stats)),
+            ("jobs", "\(jobs)"), ("faults", obj(faults)), ("stats", obj(stats)),
             ("failures", "[" + failures.map { "{\"seed\": \($0.seed), \"invariant\": \(quote($0.invariant))}" }
                 .joined(separator: ", ") + "]"),
         ]

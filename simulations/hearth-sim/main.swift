@@ -32,11 +32,15 @@ struct HearthSim: ParsableCommand {
     @Flag(help: "Print every event of the trace (use with --seed).")
     var trace = false
 
+    @Option(help: "Seeds to run at once, each single-threaded on its own thread (default: one per core).")
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
     func validate() throws {
         if let nodes, !(2...10).contains(nodes) { throw ValidationError("--nodes must be 2...10") }
         guard (0...1_000_000).contains(steps) else { throw ValidationError("--steps must be 0...1000000") }
         guard (seed == nil) != (seeds == nil) else { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
         if let seeds, parseRange(seeds) == nil { throw ValidationError("--seeds must look like 100..199") }
+        guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be 1...256") }
     }
 
     func parseRange(_ s: String) -> ClosedRange<UInt64>? {
@@ -52,10 +56,11 @@ struct HearthSim: ParsableCommand {
         options.joinAfterLeave = joinAfterLeave
         options.tcpLike = tcpLike
         var summary = SimSummary()
+        summary.jobs = min(jobs, range.count)
         let start = ContinuousClock.now
         var failed: [SimResult] = []
-        for s in range {
-            let r = Simulation.run(seed: s, options: options)
+        for r in Self.results(range, options: options, jobs: summary.jobs) {
+            let s = r.seed
             summary.add(r)
             if range.count == 1 { summary.traceHash = r.traceHash }
             if !r.passed { failed.append(r) }
@@ -75,6 +80,53 @@ struct HearthSim: ParsableCommand {
             FileHandle.standardError.write(Data("reproduce: hearth-sim --seed \(r.seed)\(extra)   # \(r.failures[0])\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Every seed's result in seed order, as soon as it and every seed before it are done. Each
+    /// simulation runs on one thread from start to end, so a seed's run (and trace) is the same
+    /// whatever `jobs` is.
+    static func results(_ range: ClosedRange<UInt64>, options: SimOptions, jobs: Int) -> AnySequence<SimResult> {
+        guard jobs > 1 else { return AnySequence(range.lazy.map { Simulation.run(seed: $0, options: options) }) }
+        let seeds = Array(range)
+        let box = ResultBox(count: seeds.count)
+        DispatchQueue.global().async {
+            DispatchQueue.concurrentPerform(iterations: jobs) { _ in
+                while let i = box.take() { box.set(i, Simulation.run(seed: seeds[i], options: options)) }
+            }
+        }
+        return AnySequence((0..<seeds.count).lazy.map { box.wait($0) })
+    }
+}
+
+/// Hands out seed indexes to worker threads and gives their results back in order.
+final class ResultBox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var next = 0
+    private var slots: [SimResult?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func take() -> Int? {
+        condition.lock(); defer { condition.unlock() }
+        guard next < slots.count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func set(_ i: Int, _ r: SimResult) {
+        condition.lock()
+        slots[i] = r
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until result `i` is in, then hands it over (and forgets it).
+    func wait(_ i: Int) -> SimResult {
+        condition.lock(); defer { condition.unlock() }
+        while slots[i] == nil { condition.wait() }
+        let r = slots[i]!
+        slots[i] = nil
+        return r
     }
 }
 
