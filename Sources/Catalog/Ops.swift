@@ -121,6 +121,19 @@ struct Payload {
         return w.bytes
     }
 
+    /// Only the membership context of an encoded payload (nil if its header does not parse).
+    static func context(of bytes: [UInt8]) -> [(origin: Origin, seq: UInt64)]? {
+        var r = ByteReader(bytes)
+        guard (try? r.u8()) == version, (try? r.varint()) != nil,
+              let m = try? r.count(max: Limits.contextOrigins, "context origin") else { return nil }
+        var context = [(origin: Origin, seq: UInt64)]()
+        for _ in 0..<m {
+            guard let d = try? r.dot() else { return nil }
+            context.append((d.origin, d.seq))
+        }
+        return context
+    }
+
     static func decode(_ bytes: [UInt8]) throws -> Payload {
         guard bytes.count <= Limits.payloadBytes else { throw ByteReader.fail("payload larger than 32 MiB") }
         var r = ByteReader(bytes)

@@ -40,18 +40,42 @@ extension Catalog {
                     }
                     runs.append((rows.contains { $0[4] as Bool }, origin, list))
                 }
-                runs.sort { $0.members != $1.members ? $0.members : $0.origin < $1.origin }
+                runs.sort { $0.origin < $1.origin }
+                let ordered = Self.causalOrder(runs.filter(\.members).map(\.batches), after: vv)
+                    + runs.filter { !$0.members }.flatMap(\.batches)
                 var out = [SignedBatch]()
                 var bytes = 0
-                for run in runs {
-                    for b in run.batches {
-                        if !out.isEmpty && bytes + b.payload.count > maxBytes { return out }
-                        out.append(b)
-                        bytes += b.payload.count
-                    }
+                for b in ordered {
+                    if !out.isEmpty && bytes + b.payload.count > maxBytes { return out }
+                    out.append(b)
+                    bytes += b.payload.count
                 }
                 return out
             }
+        }
+    }
+
+    /// The batches of origins that wrote membership changes, each origin's in ascending order,
+    /// merged so that every batch comes after the membership changes its author had seen (its
+    /// context): a receiver holding `vector` can then authorize each batch as it arrives, however
+    /// the answer is cut into messages. Between eligible batches the lowest origin goes first; a
+    /// context nothing here satisfies (it names changes this node lacks) falls back to that order.
+    static func causalOrder(_ runs: [[SignedBatch]], after vector: VersionVector) -> [SignedBatch] {
+        var heads = Array(repeating: 0, count: runs.count)
+        var held = vector
+        var out: [SignedBatch] = []
+        out.reserveCapacity(runs.reduce(0) { $0 + $1.count })
+        func ready(_ b: SignedBatch) -> Bool {
+            (Payload.context(of: b.payload) ?? []).allSatisfy { $0.origin == b.origin || held[$0.origin] >= $0.seq }
+        }
+        while true {
+            let waiting = runs.indices.filter { heads[$0] < runs[$0].count }
+            guard let first = waiting.first else { return out }
+            let i = waiting.first { ready(runs[$0][heads[$0]]) } ?? first
+            let b = runs[i][heads[i]]
+            out.append(b)
+            heads[i] += 1
+            if b.lastSeq > held[b.origin] { held[b.origin] = b.lastSeq }
         }
     }
 
