@@ -55,18 +55,24 @@ public final class TransportCipher {
     }
 }
 
-/// The sending direction of a transport session.
-public final class TransportSealer {
+/// One direction of a transport session: its cipher, rekey interval and first failure (after
+/// which every call fails: the session is over).
+public class TransportDirection {
     let cipher: CipherState
     let rekeyInterval: UInt64
-    private var failure: CryptoError?
+    var failure: CryptoError?
 
     init(_ cipher: CipherState, rekeyInterval: UInt64) {
         self.cipher = cipher
         self.rekeyInterval = rekeyInterval
     }
 
+    /// Messages processed so far in this direction.
     public var messages: UInt64 { cipher.nonce }
+}
+
+/// The sending direction of a transport session.
+public final class TransportSealer: TransportDirection {
 
     /// Encrypts one Noise transport message of at most `maxPlaintextLength` bytes.
     public func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] {
@@ -117,17 +123,7 @@ public final class TransportSealer {
 }
 
 /// The receiving direction of a transport session.
-public final class TransportOpener {
-    let cipher: CipherState
-    let rekeyInterval: UInt64
-    private var failure: CryptoError?
-
-    init(_ cipher: CipherState, rekeyInterval: UInt64) {
-        self.cipher = cipher
-        self.rekeyInterval = rekeyInterval
-    }
-
-    public var messages: UInt64 { cipher.nonce }
+public final class TransportOpener: TransportDirection {
 
     /// Decrypts the next incoming Noise transport message; any failure ends the session.
     public func decrypt(_ message: [UInt8]) throws -> [UInt8] {

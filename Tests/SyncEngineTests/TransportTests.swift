@@ -87,12 +87,16 @@ struct TransportTests {
 
     /// A member that completes the handshake and Hello, then sends a frame that fails
     /// authentication (the reader task opens frames), is disconnected; nothing is applied.
-    @Test func tamperedFrameAfterHandshakeDisconnects() async throws {
+    /// A has a photo B lacks; B serves on a free port. Returns B's digest before anything happened.
+    func servedPair() async throws -> (a: TestNode, b: TestNode, before: Hash256, server: SyncServer) {
         let n = family([("A", .everything), ("B", .everything)])
-        let (a, b) = (n[0], n[1])
-        a.importPhoto(1)
-        let before = b.digest()
-        let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b))
+        n[0].importPhoto(1)
+        let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(n[1]))
+        return (n[0], n[1], n[1].digest(), server)
+    }
+
+    @Test func tamperedFrameAfterHandshakeDisconnects() async throws {
+        let (a, b, before, server) = try await servedPair()
         defer { Task { await server.stop() } }
         let conn = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: server.port) { ch in
@@ -141,11 +145,7 @@ struct TransportTests {
     }
 
     @Test func clientRefusesAServerThatIsNotAMember() async throws {
-        let n = family([("A", .everything), ("B", .everything)])
-        let (a, b) = (n[0], n[1])
-        a.importPhoto(1)
-        let before = b.digest()
-        let server = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b))
+        let (a, b, before, server) = try await servedPair()
         defer { Task { await server.stop() } }
         await #expect(throws: SyncError.self) {
             _ = try await SyncClient.syncOnce(host: "127.0.0.1", port: server.port,
