@@ -35,13 +35,17 @@ public final class Daemon: Sendable {
     }
 
     /// Serves until SIGINT/SIGTERM. Writes the bound port to `portFile` (atomically) once listening.
-    public func run(listen: PeerEndpoint, portFile: String?) async throws {
+    /// - Parameter announce: more addresses peers should try (a forwarded port, a DNS name), told
+    ///   to every peer before the listening address itself.
+    public func run(listen: PeerEndpoint, portFile: String?, announce: [PeerEndpoint] = []) async throws {
         var ctx = try node.syncContext(chunks: chunks, logger: logger)
         ctx.pairingHook = node.pairingHook()
         ctx.observer = { [self] report in self.observe(report) }
         // Peers learn where to dial us from every session, inbound or outbound (SPEC "Listening").
         ctx.listenPort = 0
-        if !Self.wildcardHosts.contains(listen.host), listen.port != 0 { ctx.listenAddresses = [listen.description] }
+        let extra = announce.map(\.description)
+        ctx.listenAddresses = extra
+        if !Self.wildcardHosts.contains(listen.host), listen.port != 0 { ctx.listenAddresses = extra + [listen.description] }
         let server: SyncServer
         do {
             server = try await SyncServer.start(host: listen.host, port: listen.port, context: ctx, hub: hub)
@@ -50,7 +54,7 @@ public final class Daemon: Sendable {
         }
         let bound = PeerEndpoint(host: listen.host, port: server.port)
         ctx.listenPort = server.port
-        if !Self.wildcardHosts.contains(listen.host) { ctx.listenAddresses = [bound.description] }
+        if !Self.wildcardHosts.contains(listen.host) { ctx.listenAddresses = extra + [bound.description] }
         try node.updateConfig { $0.listen = bound.description }
         if let portFile {
             let tmp = portFile + ".tmp"

@@ -39,11 +39,12 @@ struct PeerAddressTests {
         #expect(try Self.addresses(of: deviceB, in: a).isEmpty, "joining alone announces no address")
 
         // B serves: its daemon dials A and says where it listens.
-        let (serveB, portB) = try BackgroundHearth.serve(b, label: "serveB")
+        let (serveB, portB) = try BackgroundHearth.serve(b, label: "serveB", ["--announce", "photos.example.net:17480"])
         defer { serveB.kill() }
         let learned = try eventually(15) { try Self.addresses(of: deviceB, in: a).contains("127.0.0.1:\(portB)") }
         let known = try Self.addresses(of: deviceB, in: a)
         #expect(learned, "A learned B's address: \(known); A's log: \(serveA.logText)")
+        #expect(known.contains("photos.example.net:17480"), "and the address B announced: \(known)")
 
         // With A's daemon stopped, an edit on A reaches B through a plain `sync`: A dials B itself.
         serveA.kill()

@@ -32,9 +32,9 @@ final class BackgroundHearth: @unchecked Sendable {
     }
 
     /// `hearth serve --listen 127.0.0.1:0 --port-file …`, waiting until it has bound its port.
-    static func serve(_ node: HearthBinary, label: String) throws -> (BackgroundHearth, Int) {
+    static func serve(_ node: HearthBinary, label: String, _ extra: [String] = []) throws -> (BackgroundHearth, Int) {
         let portFile = node.scratch.appendingPathComponent("\(label).port")
-        let p = try BackgroundHearth(node, ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path], label: label)
+        let p = try BackgroundHearth(node, ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path] + extra, label: label)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8),

@@ -22,13 +22,19 @@ struct Serve: AsyncParsableCommand {
     var listen: String?
     @Option(help: "Write the port actually bound to this file once listening.")
     var portFile: String?
+    @Option(help: "Another HOST:PORT peers should try for this node (a forwarded port, a DNS name); repeatable, at most 7.")
+    var announce: [String] = []
     @Flag(help: "Log every session step.") var verbose = false
 
     func run() async throws {
         let log = HearthLogging.logger("hearth.serve", verbose: verbose, daemon: true)
         let node = try openNode()
         let ep = try PeerEndpoint(parsing: listen ?? node.config.listen ?? "127.0.0.1:7480")
-        try await Daemon(node: node, logger: log).run(listen: ep, portFile: portFile)
+        guard announce.count <= 7 else { throw ValidationError("--announce takes at most 7 addresses") }
+        let extra = try announce.map { a in
+            do { return try PeerEndpoint(parsing: a) } catch { throw ValidationError("--announce \(a): \(error)") }
+        }
+        try await Daemon(node: node, logger: log).run(listen: ep, portFile: portFile, announce: extra)
     }
 }
 
