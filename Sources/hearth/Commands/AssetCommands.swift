@@ -81,11 +81,19 @@ struct Export: AsyncParsableCommand {
         var written: [String] = []
         var failures: [(String, String)] = []
         let log = HearthLogging.logger("hearth.export", verbose: false)
-        for (prefix, ref) in zip(assets, ids) {
-            do { written += try await node.exportFetching(ref.id, to: to, motion: motion, xmp: xmp, logger: log) } catch {
+        let bar = ProgressLine(label: "exporting", enabled: !output.json)
+        var bytes: UInt64 = 0
+        for (i, (prefix, ref)) in zip(assets, ids).enumerated() {
+            do {
+                let files = try await node.exportFetching(ref.id, to: to, motion: motion, xmp: xmp, logger: log)
+                written += files
+                for f in files { bytes += (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? UInt64) ?? 0 }
+            } catch {
                 failures.append((prefix, "\(error)"))
             }
+            bar.update(done: i + 1, total: ids.count, bytes: bytes, detail: written.last.map { ($0 as NSString).lastPathComponent } ?? "")
         }
+        bar.finish()
         emit(output.json, .object([
             ("written", .array(written.map(JSON.string))),
             ("failed", .array(failures.map { .object([("asset", .string($0.0)), ("error", .string($0.1))]) })),
