@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "CRaw", pkgConfig: "libraw", providers: [.apt(["libraw-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CSQLiteTuning"),
         .target(name: "CMediaShim", dependencies: ["CVips", "CExif", "CRaw"]),
 
         .target(name: "HearthCrypto", dependencies: ["CSodium"]),
@@ -55,7 +56,7 @@ let package = Package(
         .target(name: "Simulator", dependencies: ["SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
                 path: "simulations/Simulator"),
         .executableTarget(name: "hearth-sim", dependencies: [
-            "Simulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Simulator", "CSQLiteTuning", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "simulations/hearth-sim"),
 
         // Benchmarks: print figures beside their anchors; never part of `make test`.

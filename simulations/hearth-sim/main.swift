@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSQLiteTuning
 import Foundation
 import Simulator
 
@@ -130,4 +131,6 @@ final class ResultBox: @unchecked Sendable {
     }
 }
 
+// Before any database opens: parallel seeds must not share SQLite's memory-statistics mutex.
+_ = hearth_sqlite_memstatus_off()
 HearthSim.main()
