@@ -121,27 +121,20 @@ struct Payload {
         return w.bytes
     }
 
-    /// Only the membership context of an encoded payload (nil if its header does not parse).
+    /// Only the membership context of an encoded payload, checked as `decode` checks it (nil if
+    /// the header does not parse); the changes are not read.
     static func context(of bytes: [UInt8]) -> [(origin: Origin, seq: UInt64)]? {
         var r = ByteReader(bytes)
-        guard (try? r.u8()) == version, (try? r.varint()) != nil,
-              let m = try? r.count(max: Limits.contextOrigins, "context origin") else { return nil }
-        var context = [(origin: Origin, seq: UInt64)]()
-        for _ in 0..<m {
-            guard let d = try? r.dot() else { return nil }
-            context.append((d.origin, d.seq))
-        }
-        return context
+        return try? readHeader(&r).context
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> Payload {
-        guard bytes.count <= Limits.payloadBytes else { throw ByteReader.fail("payload larger than 32 MiB") }
-        var r = ByteReader(bytes)
+    /// Version, base clock and membership context: everything before the changes.
+    private static func readHeader(_ r: inout ByteReader) throws -> (hlc: UInt64, context: [(origin: Origin, seq: UInt64)]) {
         let v = try r.u8()
         guard v == version else { throw ByteReader.fail("unsupported version \(v)") }
         let hlc = try r.varint()
         let m = try r.count(max: Limits.contextOrigins, "context origin")
-        guard m <= (bytes.count - r.pos) / 34 else { throw ByteReader.fail("truncated context") }
+        guard m <= (r.bytes.count - r.pos) / 34 else { throw ByteReader.fail("truncated context") }
         var context = [(origin: Origin, seq: UInt64)]()
         context.reserveCapacity(m)
         for _ in 0..<m {
@@ -152,6 +145,13 @@ struct Payload {
             }
             context.append((d.origin, d.seq))
         }
+        return (hlc, context)
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> Payload {
+        guard bytes.count <= Limits.payloadBytes else { throw ByteReader.fail("payload larger than 32 MiB") }
+        var r = ByteReader(bytes)
+        let (hlc, context) = try readHeader(&r)
         let n = try r.count(max: Limits.opsPerBatch, "change")
         guard n > 0, n <= bytes.count else { throw ByteReader.fail("change count \(n) does not fit the payload") }
         guard hlc <= UInt64.max - UInt64(n) else { throw ByteReader.fail("clock overflow") }

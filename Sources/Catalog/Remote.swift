@@ -61,17 +61,19 @@ extension Catalog {
     /// the answer is cut into messages. Between eligible batches the lowest origin goes first; a
     /// context nothing here satisfies (it names changes this node lacks) falls back to that order.
     static func causalOrder(_ runs: [[SignedBatch]], after vector: VersionVector) -> [SignedBatch] {
+        let contexts = runs.map { run in run.map { Payload.context(of: $0.payload) ?? [] } }
         var heads = Array(repeating: 0, count: runs.count)
         var held = vector
         var out: [SignedBatch] = []
         out.reserveCapacity(runs.reduce(0) { $0 + $1.count })
-        func ready(_ b: SignedBatch) -> Bool {
-            (Payload.context(of: b.payload) ?? []).allSatisfy { $0.origin == b.origin || held[$0.origin] >= $0.seq }
+        func ready(_ run: Int) -> Bool {
+            let origin = runs[run][heads[run]].origin
+            return contexts[run][heads[run]].allSatisfy { $0.origin == origin || held[$0.origin] >= $0.seq }
         }
         while true {
             let waiting = runs.indices.filter { heads[$0] < runs[$0].count }
             guard let first = waiting.first else { return out }
-            let i = waiting.first { ready(runs[$0][heads[$0]]) } ?? first
+            let i = waiting.first(where: ready) ?? first
             let b = runs[i][heads[i]]
             out.append(b)
             heads[i] += 1

@@ -20,12 +20,17 @@ struct CipherCore: Sendable {
         nonce = 0
     }
 
+    /// The nonce of the next message; 2^64-1 is never used (`sending` only words the error).
+    private func nextNonce(sending: Bool) throws -> UInt64 {
+        guard nonce < Self.reservedNonce else {
+            throw CryptoError(.nonceExhausted, "cipher has \(sending ? "sent" : "received") 2^64-1 messages; start a new session")
+        }
+        return nonce
+    }
+
     mutating func encrypt(ad: [UInt8], plaintext: [UInt8]) throws -> [UInt8] {
         guard let key else { return plaintext }
-        guard nonce < Self.reservedNonce else {
-            throw CryptoError(.nonceExhausted, "cipher has sent 2^64-1 messages; start a new session")
-        }
-        let out = Noise.encrypt(key: key.bytes, nonce: nonce, ad: ad, plaintext: plaintext)
+        let out = Noise.encrypt(key: key.bytes, nonce: try nextNonce(sending: true), ad: ad, plaintext: plaintext)
         nonce += 1
         return out
     }
@@ -33,33 +38,26 @@ struct CipherCore: Sendable {
     /// Encrypts into `out` (room for `plaintext.count + tagLength` bytes); needs a key.
     mutating func encrypt(plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) throws {
         guard let key else { preconditionFailure("transport encryption without a key") }
-        guard nonce < Self.reservedNonce else {
-            throw CryptoError(.nonceExhausted, "cipher has sent 2^64-1 messages; start a new session")
-        }
-        Noise.encrypt(key: key.bytes, nonce: nonce, ad: [], plaintext: plaintext, into: out)
+        Noise.encrypt(key: key.bytes, nonce: try nextNonce(sending: true), ad: [], plaintext: plaintext, into: out)
         nonce += 1
     }
 
     /// Decrypts into `out` (room for `ciphertext.count - tagLength` bytes); needs a key.
+    /// On an authentication failure the nonce is not advanced (§5.1).
     mutating func decrypt(ciphertext: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) throws {
         guard let key else { preconditionFailure("transport decryption without a key") }
-        guard nonce < Self.reservedNonce else {
-            throw CryptoError(.nonceExhausted, "cipher has received 2^64-1 messages; start a new session")
-        }
+        let n = try nextNonce(sending: false)
         guard ciphertext.count >= Noise.tagLength else {
             throw CryptoError(.decryptFailed, "encrypted message of \(ciphertext.count) bytes is shorter than its \(Noise.tagLength)-byte tag")
         }
-        try Noise.decrypt(key: key.bytes, nonce: nonce, ad: [], ciphertext: ciphertext, into: out)
+        try Noise.decrypt(key: key.bytes, nonce: n, ad: [], ciphertext: ciphertext, into: out)
         nonce += 1
     }
 
     /// On an authentication failure the nonce is not advanced (§5.1).
     mutating func decrypt(ad: [UInt8], ciphertext: [UInt8]) throws -> [UInt8] {
         guard let key else { return ciphertext }
-        guard nonce < Self.reservedNonce else {
-            throw CryptoError(.nonceExhausted, "cipher has received 2^64-1 messages; start a new session")
-        }
-        let out = try Noise.decrypt(key: key.bytes, nonce: nonce, ad: ad, ciphertext: ciphertext)
+        let out = try Noise.decrypt(key: key.bytes, nonce: try nextNonce(sending: false), ad: ad, ciphertext: ciphertext)
         nonce += 1
         return out
     }

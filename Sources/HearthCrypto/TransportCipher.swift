@@ -60,7 +60,7 @@ public final class TransportCipher {
 public class TransportDirection {
     let cipher: CipherState
     let rekeyInterval: UInt64
-    var failure: CryptoError?
+    private var failure: CryptoError?
 
     init(_ cipher: CipherState, rekeyInterval: UInt64) {
         self.cipher = cipher
@@ -69,24 +69,36 @@ public class TransportDirection {
 
     /// Messages processed so far in this direction.
     public var messages: UInt64 { cipher.nonce }
+
+    /// Runs one step of this direction: refused once a step failed, and a crypto failure is
+    /// remembered for good.
+    func step<T>(_ body: () throws -> T) throws -> T {
+        if let failure { throw failure }
+        do {
+            return try body()
+        } catch let error as CryptoError {
+            failure = error
+            throw error
+        }
+    }
+
+    /// After every `rekeyInterval` messages in this direction (Noise §11.3); 0 never rekeys.
+    func rekeyIfDue() {
+        if rekeyInterval > 0 && cipher.nonce % rekeyInterval == 0 { cipher.rekey() }
+    }
 }
 
 /// The sending direction of a transport session.
 public final class TransportSealer: TransportDirection {
-
     /// Encrypts one Noise transport message of at most `maxPlaintextLength` bytes.
     public func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] {
-        if let failure { throw failure }
         guard plaintext.count <= TransportCipher.maxPlaintextLength else {
             throw CryptoError(.badLength, "transport message of \(plaintext.count) bytes exceeds \(TransportCipher.maxPlaintextLength); use seal()")
         }
-        do {
+        return try step {
             let out = try cipher.encrypt(plaintext)
-            rekeyIfDue(cipher, every: rekeyInterval)
+            rekeyIfDue()
             return out
-        } catch let error as CryptoError {
-            failure = error
-            throw error
         }
     }
 
@@ -102,42 +114,33 @@ public final class TransportSealer: TransportDirection {
     /// `seal` straight into `out`, which must hold exactly `sealedLength(plaintextLength:)` bytes:
     /// no intermediate copies of the message.
     public func seal(_ plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
-        if let failure { throw failure }
         precondition(out.count == TransportCipher.sealedLength(plaintextLength: plaintext.count))
-        var start = 0
-        var at = 0
-        do {
+        try step {
+            var start = 0
+            var at = 0
             repeat {
                 let end = min(start + TransportCipher.maxPlaintextLength, plaintext.count)
                 let piece = UnsafeRawBufferPointer(rebasing: plaintext[start..<end])
                 try cipher.core.encrypt(plaintext: piece, into: out.baseAddress! + at)
-                rekeyIfDue(cipher, every: rekeyInterval)
+                rekeyIfDue()
                 at += piece.count + Noise.tagLength
                 start = end
             } while start < plaintext.count
-        } catch let error as CryptoError {
-            failure = error
-            throw error
         }
     }
 }
 
 /// The receiving direction of a transport session.
 public final class TransportOpener: TransportDirection {
-
     /// Decrypts the next incoming Noise transport message; any failure ends the session.
     public func decrypt(_ message: [UInt8]) throws -> [UInt8] {
-        if let failure { throw failure }
-        do {
+        try step {
             guard message.count <= Noise.maxMessageLength else {
                 throw CryptoError(.badLength, "peer's transport message is \(message.count) bytes, over the Noise limit of \(Noise.maxMessageLength)")
             }
             let out = try cipher.decrypt(message)
-            rekeyIfDue(cipher, every: rekeyInterval)
+            rekeyIfDue()
             return out
-        } catch let error as CryptoError {
-            failure = error
-            throw error
         }
     }
 
@@ -148,16 +151,13 @@ public final class TransportOpener: TransportDirection {
 
     /// `open` reading the body in place: one pass, one output buffer.
     public func open(_ body: UnsafeRawBufferPointer) throws -> [UInt8] {
-        if let failure { throw failure }
-        let lastPiece = body.count % Noise.maxMessageLength
-        guard !body.isEmpty, lastPiece == 0 || lastPiece >= Noise.tagLength else {
-            let error = CryptoError(.badLength, "peer's sealed message of \(body.count) bytes cannot be cut into Noise messages")
-            failure = error
-            throw error
-        }
-        let pieces = (body.count + Noise.maxMessageLength - 1) / Noise.maxMessageLength
-        let n = body.count - pieces * Noise.tagLength
-        do {
+        try step {
+            let lastPiece = body.count % Noise.maxMessageLength
+            guard !body.isEmpty, lastPiece == 0 || lastPiece >= Noise.tagLength else {
+                throw CryptoError(.badLength, "peer's sealed message of \(body.count) bytes cannot be cut into Noise messages")
+            }
+            let pieces = (body.count + Noise.maxMessageLength - 1) / Noise.maxMessageLength
+            let n = body.count - pieces * Noise.tagLength
             return try [UInt8](unsafeUninitializedCapacity: max(1, n)) { out, count in
                 var start = 0
                 var at = 0
@@ -165,19 +165,12 @@ public final class TransportOpener: TransportDirection {
                     let end = min(start + Noise.maxMessageLength, body.count)
                     try cipher.core.decrypt(ciphertext: UnsafeRawBufferPointer(rebasing: body[start..<end]),
                                             into: UnsafeMutableRawPointer(out.baseAddress! + at))
-                    rekeyIfDue(cipher, every: rekeyInterval)
+                    rekeyIfDue()
                     at += end - start - Noise.tagLength
                     start = end
                 }
                 count = n
             }
-        } catch let error as CryptoError {
-            failure = error
-            throw error
         }
     }
-}
-
-private func rekeyIfDue(_ cipher: CipherState, every interval: UInt64) {
-    if interval > 0 && cipher.nonce % interval == 0 { cipher.rekey() }
 }

@@ -42,10 +42,12 @@ public final class Daemon: Sendable {
         ctx.pairingHook = node.pairingHook()
         ctx.observer = { [self] report in self.observe(report) }
         // Peers learn where to dial us from every session, inbound or outbound (SPEC "Listening").
-        ctx.listenPort = 0
-        let extra = announce.map(\.description)
-        ctx.listenAddresses = extra
-        if !Self.wildcardHosts.contains(listen.host), listen.port != 0 { ctx.listenAddresses = extra + [listen.description] }
+        // The announced addresses, then the listening one when a peer could dial it as written.
+        func addresses(_ ep: PeerEndpoint) -> [String] {
+            announce.map(\.description) + (Self.wildcardHosts.contains(ep.host) || ep.port == 0 ? [] : [ep.description])
+        }
+        ctx.listenPort = 0 // the server announces the port it binds
+        ctx.listenAddresses = addresses(listen)
         let server: SyncServer
         do {
             server = try await SyncServer.start(host: listen.host, port: listen.port, context: ctx, hub: hub)
@@ -54,7 +56,7 @@ public final class Daemon: Sendable {
         }
         let bound = PeerEndpoint(host: listen.host, port: server.port)
         ctx.listenPort = server.port
-        if !Self.wildcardHosts.contains(listen.host) { ctx.listenAddresses = extra + [bound.description] }
+        ctx.listenAddresses = addresses(bound)
         try node.updateConfig { $0.listen = bound.description }
         if let portFile {
             let tmp = portFile + ".tmp"

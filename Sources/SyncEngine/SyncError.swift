@@ -87,8 +87,6 @@ public struct SyncProgress: Equatable, Sendable {
     public var chunkBytesReceived = 0
     /// Chunks asked for or still to ask for.
     public var chunksToCome = 0
-    public var chunksSent = 0
-    public var chunkBytesSent = 0
 
     public init() {}
 }

@@ -166,8 +166,6 @@ extension SyncSession {
         p.chunksReceived = summary.chunksReceived + unstored.count
         p.chunkBytesReceived = summary.chunkBytesReceived + unstoredBytes
         p.chunksToCome = wanted.count + (awaiting.count - awaitingHead)
-        p.chunksSent = summary.chunksSent
-        p.chunkBytesSent = summary.chunkBytesSent
         return p
     }
 }

@@ -315,11 +315,10 @@ struct Connection {
                 pending = session.fail(SyncError(decoding: e, peer: session.peerName), now: now())
             case .undecryptable(let why):
                 throw SyncError(.decryptFailed, "\(session.peerName): frame did not decrypt (\(why))")
-            case .frame:
-                pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a handshake frame after the handshake"), now: now())
             case .tick: pending = session.handle(.tick, now: now())
             case .localChange: pending = session.handle(.localChange, now: now())
-            case .preamble: pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a second preamble"), now: now())
+            case .preamble, .frame: // the reader passes neither once the handshake is done
+                pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a preamble or handshake frame after the handshake"), now: now())
             case .ended(let why):
                 if let s = session.isConverged ? session.summary : nil, !stopAtConvergence { return s }
                 throw SyncError(.connectionLost, why)

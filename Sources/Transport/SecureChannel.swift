@@ -19,7 +19,6 @@ final class SecureChannel {
         self.version = version
     }
 
-    func seal(_ m: Message) throws -> [UInt8] { try Self.seal(m, cipher) }
     /// The sealed frame in a buffer ready to write: encrypted straight behind its header.
     func sealBuffer(_ m: Message) throws -> ByteBuffer {
         let plain = m.encoded()
