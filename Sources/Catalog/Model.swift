@@ -230,11 +230,14 @@ public struct AssetFilter: Sendable {
     /// Inclusive bounds on the sort key (UTC seconds, see `TakenAt.sortSeconds`).
     public var from: Int64? = nil
     public var to: Int64? = nil
-    public var limit = 200
+    /// At most this many; nil means every match. There is no default page size: a caller that
+    /// pages says so, so that no query silently stops at a page (sync once wanted only the
+    /// newest 200 assets' chunks because of such a default).
+    public var limit: Int? = nil
     public var offset = 0
 
     public init(scope: Scope = .library, album: AlbumID? = nil, tag: String? = nil, favoritesOnly: Bool = false,
-                from: Int64? = nil, to: Int64? = nil, limit: Int = 200, offset: Int = 0) {
+                from: Int64? = nil, to: Int64? = nil, limit: Int? = nil, offset: Int = 0) {
         self.scope = scope
         self.album = album
         self.tag = tag

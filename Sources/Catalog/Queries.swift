@@ -8,7 +8,7 @@ extension Catalog {
 
     /// Assets newest first (by `TakenAt.sortSeconds`, then id), filtered; purged assets never appear.
     public func assets(_ filter: AssetFilter = AssetFilter()) throws -> [Asset] {
-        precondition(filter.limit >= 0 && filter.offset >= 0)
+        precondition((filter.limit ?? 0) >= 0 && filter.offset >= 0)
         return try guarded {
             try db.read { db in
                 var sqlText = "SELECT \(Self.assetColumns) FROM asset a WHERE "
@@ -38,7 +38,7 @@ extension Catalog {
                     args += tagArgs
                 }
                 sqlText += " ORDER BY a.sort_key DESC, a.id DESC LIMIT ? OFFSET ?"
-                args += [filter.limit, filter.offset]
+                args += [filter.limit ?? -1, filter.offset]  // SQLite: a negative LIMIT is none
                 let rows = try Row.fetchAll(db, sql: sqlText, arguments: StatementArguments(args))
                 return try Self.assets(db, rows)
             }
@@ -255,6 +255,41 @@ extension Catalog {
                     }
                 }
                 return out.sorted()
+            }
+        }
+    }
+}
+
+/// The stored objects of one asset, as `Catalog.assetObjects()` reads them.
+public struct AssetObjects: Sendable {
+    public let id: Hash256
+    public let original: ObjectRef
+    public let motionVideo: ObjectRef?
+    public let preview: ObjectRef?
+    public let thumbnail: ObjectRef?
+}
+
+extension Catalog {
+    /// The objects of every asset that is not purged, in the library, the archive and the trash
+    /// alike, in one read and without a page limit: what sync wants and `verify` checks. Only
+    /// the object columns are read, so a large library costs little more than its chunk lists.
+    public func assetObjects() throws -> [AssetObjects] {
+        let cols = [AssetField.motionVideo, .preview, .thumbnail].map { "\($0.column)" }.joined(separator: ", ")
+        return try guarded {
+            try db.read { db in
+                let cursor = try Row.fetchCursor(db, sql: "SELECT id, original, \(cols) FROM asset WHERE state IN (0, 1, 2)")
+                var out: [AssetObjects] = []
+                while let row = try cursor.next() {
+                    guard let id = (row[0] as Data).hash256 else { continue }
+                    func ref(_ i: Int, _ f: AssetField) -> ObjectRef? {
+                        if case .object(let o) = Schema.value(f, row[i] as DatabaseValue) { return o }
+                        return nil
+                    }
+                    out.append(AssetObjects(id: id, original: Schema.decodeObject(row[1]) ?? ObjectRef(id: id, size: 0, chunks: []),
+                                            motionVideo: ref(2, .motionVideo), preview: ref(3, .preview),
+                                            thumbnail: ref(4, .thumbnail)))
+                }
+                return out
             }
         }
     }

@@ -32,14 +32,8 @@ extension HearthNode {
     /// Every object the catalog references, with its kind, for non-purged assets.
     public func referencedObjects() throws -> [(kind: ObjectKind, ref: ObjectRef, asset: Hash256)] {
         var out: [(ObjectKind, ObjectRef, Hash256)] = []
-        var offset = 0
-        while true {
-            let page = try catalog.assets(AssetFilter(scope: .all, limit: 2000, offset: offset))
-            if page.isEmpty { break }
-            for a in page {
-                out += a.objects.map { ($0.kind, $0.ref, a.id) }
-            }
-            offset += page.count
+        for a in try catalog.assetObjects() {
+            out += a.objects.map { ($0.kind, $0.ref, a.id) }
         }
         return out
     }

@@ -45,8 +45,10 @@ extension Catalog: SyncCatalog {
     }
 
     public func syncWantedChunks(policy: StoragePolicy) throws -> [Hash256] {
+        // Every asset that is not purged: archived and trashed ones too, so a restore on another
+        // device finds the bytes; and all of them, never one page.
         var ids = Set<Hash256>()
-        for asset in try assets() where !asset.purged {
+        for asset in try assetObjects() {
             for (kind, ref) in asset.objects where policy.keeps(kind) { ids.formUnion(ref.chunks) }
         }
         return ids.sorted()
@@ -89,6 +91,17 @@ extension StoragePolicy {
         case .preview: self != .thumbnails
         case .thumbnail: true
         }
+    }
+}
+
+extension AssetObjects {
+    /// The asset's stored objects with their kinds (original first).
+    public var objects: [(kind: ObjectKind, ref: ObjectRef)] {
+        var out: [(ObjectKind, ObjectRef)] = [(.original, original)]
+        if let m = motionVideo { out.append((.motion, m)) }
+        if let p = preview { out.append((.preview, p)) }
+        if let t = thumbnail { out.append((.thumbnail, t)) }
+        return out
     }
 }
 

@@ -36,7 +36,7 @@ struct Assets: ParsableCommand {
         filter.favoritesOnly = favorites
         filter.from = from.flatMap { HearthNode.parseDate($0, endOfDay: false) }
         filter.to = to.flatMap { HearthNode.parseDate($0, endOfDay: true) }
-        filter.limit = limit ?? Int(Int32.max)
+        filter.limit = limit
         filter.offset = offset
         let list = try node.catalog.assets(filter)
         try emit(output.json, .array(try list.map { try node.json(for: $0) })) {

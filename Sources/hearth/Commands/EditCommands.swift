@@ -71,7 +71,7 @@ struct EmptyTrash: ParsableCommand {
     @OptionGroup var output: OutputOptions
     func run() throws {
         let node = try openNode()
-        let trashed = try node.catalog.assets(AssetFilter(scope: .trashed, limit: Int(Int32.max)))
+        let trashed = try node.catalog.assets(AssetFilter(scope: .trashed))
         if !trashed.isEmpty { try node.commit(trashed.map { .purge($0.id) }) }
         emit(output.json, .object([("purged", .int(Int64(trashed.count)))])) {
             "permanently deleted \(trashed.count) asset\(trashed.count == 1 ? "" : "s"); run `hearth gc` to free the space"
