@@ -62,6 +62,13 @@ T0=$(now); "$H" --home "$WORK/B" join "$TICKET" --name B >/dev/null; T1=$(now)
 DA=$("$H" --home "$WORK/A" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["catalogDigest"])')
 DB=$("$H" --home "$WORK/B" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["catalogDigest"])')
 [ "$DA" = "$DB" ] || { echo "B did not converge" >&2; exit 1; }
+# The work was done before a time is printed: B holds every chunk and byte A holds, and verifies.
+field() { "$H" --home "$WORK/$1" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+for f in chunkCount storedBytes assetCount; do
+  [ "$(field A $f)" = "$(field B $f)" ] || { echo "B's $f $(field B $f) differs from A's $(field A $f)" >&2; exit 1; }
+done
+"$H" --home "$WORK/B" verify >/dev/null || { echo "verify failed on B" >&2; exit 1; }
+echo "   B holds all $(field B chunkCount) chunks, $(field B storedBytes) bytes; verify passes" >&2
 HEARTH_S=$(secs "$T0" "$T1")
 result "hearth join (Noise, hash-checked, fsync)" "$HEARTH_S" "$(rate "$BYTES" "$T0" "$T1")" \
     "$((STORED / 1000000)) MB stored incl. derived; rate counts originals only"

@@ -34,6 +34,20 @@ import Testing
         }
     }
 
+    /// A family-sized library (2,500 assets, a tenth archived and a tenth trashed, past every page
+    /// and batch size in the code) under every fault: each node ends with every chunk its policy
+    /// wants, worked out from all of its assets rather than from sync's own list.
+    @Test func largeLibraryReplicatesWhole() {
+        // Moving 5,000 objects' chunks under latency takes more heal events than the default budget.
+        var options = SimOptions(steps: 300, maxHealEvents: 200_000)
+        options.preloadAssets = 2_500
+        for seed in UInt64(1)...3 {
+            let r = Simulation.run(seed: seed, options: options)
+            #expect(r.stats["preloaded"] == 2_500)
+            #expect(r.passed, "reproduce: hearth-sim --seed \(seed) --steps 300 --preload 2500: \(r.failures)")
+        }
+    }
+
     /// On a network that only does what TCP can (a loss resets the connection), sessions never
     /// refuse an honest peer: the `badBatch` and `unexpectedMessage` closes of the default network
     /// all come from messages dropped or reordered inside a connection.

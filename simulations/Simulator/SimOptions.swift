@@ -20,6 +20,9 @@ public struct SimOptions: Sendable {
     /// single messages are also dropped, reordered and duplicated inside a connection. The seed
     /// draws the same numbers either way.
     public var tcpLike = false
+    /// Assets the founder imports before the fault phase (in commits of 500), so a run reaches a
+    /// family library's size and every page or batch limit in the code is crossed; 0 by default.
+    public var preloadAssets = 0
 
     public init(nodes: Int? = nil, steps: Int = 2_000, maxHealEvents: Int = 40_000, bugs: InjectedBugs = InjectedBugs()) {
         precondition(nodes.map { (2...10).contains($0) } ?? true, "nodes must be 2...10")

@@ -123,6 +123,15 @@ extension Simulation {
     /// Every chunk a node's policy wants is present and verifies, unless no live node has it.
     func checkChunks(_ n: SimNode, _ live: [SimNode]) throws {
         let wanted = try n.catalog!.syncWantedChunks(policy: n.policy)
+        // What the policy wants, worked out independently of sync: every asset in every view.
+        var expected = Set<Hash256>()
+        for a in try n.catalog!.assets(AssetFilter(scope: .all)) {
+            for (kind, ref) in a.objects where n.policy.keeps(kind) { expected.formUnion(ref.chunks) }
+        }
+        let missed = expected.subtracting(wanted)
+        if !missed.isEmpty {
+            result.fail("chunks: sync on \(n.name) does not want \(missed.count) chunks its catalog's assets reference")
+        }
         for id in try n.chunks.missing(of: wanted) {
             if try live.contains(where: { try $0.chunks.hasChunk(id) }) {
                 result.fail("chunks: \(n.name) (\(n.policy)) lacks chunk \(id.hex.prefix(12)) that a live node holds")

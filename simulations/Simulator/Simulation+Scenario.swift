@@ -79,6 +79,31 @@ extension Simulation {
         return bytes
     }
 
+    /// A large library on `n` before any fault: `count` small photos with thumbnails, 500 to a
+    /// commit (a folder import), some archived and some trashed, so that sync must carry every
+    /// asset's chunks whatever its view and however many there are.
+    func preload(_ n: SimNode, _ count: Int) {
+        var done = 0
+        while done < count {
+            var edits: [Edit] = []
+            for _ in 0..<min(500, count - done) {
+                let bytes = workRandom.bytes(workRandom.int(32...512))
+                guard let obj = try? n.chunks.store(bytes: bytes),
+                      let thumb = try? n.chunks.store(bytes: Array(Blake2b.hash(bytes, outputLength: 64)) + Array("thumb".utf8))
+                else { result.fail("\(n.name): chunk store refused a preload"); return }
+                let imp = AssetImport(id: obj.id, fileName: "IMG_\(done).JPG",
+                                      original: ObjectRef(id: obj.id, size: obj.size, chunks: obj.chunks),
+                                      fields: [.bytes: .int(Int64(bytes.count)), .mimeType: .text("image/jpeg")])
+                edits += [.importAsset(imp), .setThumbnail(obj.id, ObjectRef(id: thumb.id, size: thumb.size, chunks: thumb.chunks))]
+                if done % 10 == 3 { edits.append(.setField(obj.id, .archived, .bool(true))) }
+                if done % 10 == 7 { edits.append(.trash(obj.id)) }
+                done += 1
+            }
+            _ = commit(n, edits)
+        }
+        result.count(stat: "preloaded", done)
+    }
+
     /// Stores the bytes (and a thumbnail) in the node's chunk store, then commits the import.
     func importPhoto(on n: SimNode, _ bytes: [UInt8]) {
         do {

@@ -190,6 +190,7 @@ public final class Simulation {
         for b in try cat.batches(missingFrom: VersionVector()) {
             history.record(node: 0, batch: b, edits: [], vvBefore: VersionVector(), now: nodeNow(founder))
         }
+        if options.preloadAssets > 0 { preload(founder, options.preloadAssets) }
         for n in nodes.dropFirst() where n.standing == .member {
             try pair(n)
         }

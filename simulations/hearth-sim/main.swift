@@ -30,6 +30,9 @@ struct HearthSim: ParsableCommand {
     @Flag(help: "A TCP-like network: every loss resets the connection; no reordering or duplication inside one.")
     var tcpLike = false
 
+    @Option(help: "Assets the founder imports before the fault phase (a large library; 0...100000).")
+    var preload = 0
+
     @Flag(help: "Print every event of the trace (use with --seed).")
     var trace = false
 
@@ -41,6 +44,7 @@ struct HearthSim: ParsableCommand {
         guard (0...1_000_000).contains(steps) else { throw ValidationError("--steps must be 0...1000000") }
         guard (seed == nil) != (seeds == nil) else { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
         if let seeds, parseRange(seeds) == nil { throw ValidationError("--seeds must look like 100..199") }
+        guard (0...100_000).contains(preload) else { throw ValidationError("--preload must be 0...100000") }
         guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be 1...256") }
     }
 
@@ -56,6 +60,7 @@ struct HearthSim: ParsableCommand {
         options.printTrace = trace
         options.joinAfterLeave = joinAfterLeave
         options.tcpLike = tcpLike
+        options.preloadAssets = preload
         var summary = SimSummary()
         summary.jobs = min(jobs, range.count)
         let start = ContinuousClock.now
