@@ -27,6 +27,15 @@ struct HearthBinary {
     }
 
     let home: URL
+    /// Added to the environment of every command (a skewed clock through libfaketime, say).
+    var environment: [String: String] = [:]
+
+    /// The same home, with `extra` in every command's environment.
+    func with(environment extra: [String: String]) -> HearthBinary {
+        var copy = self
+        copy.environment.merge(extra) { _, new in new }
+        return copy
+    }
 
     /// A fresh temporary home; removed by `cleanup()`.
     static func temporary(_ label: String = "node") throws -> HearthBinary {
@@ -47,6 +56,7 @@ struct HearthBinary {
         p.arguments = ["--home", home.path] + args
         var env = ProcessInfo.processInfo.environment
         env["HEARTH_HOME"] = nil
+        env.merge(environment) { _, new in new }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
