@@ -184,20 +184,48 @@ public final class Catalog: Sendable {
 
     /// Gives each op its dot and clock, applies it, then signs and logs the batch with the membership
     /// context it was written in (taken before its own ops, which never authorize the batch that carries them).
+    ///
+    /// A write to a last-writer-wins register (an asset field, an album field, a member record)
+    /// replaces the value this node holds, so it gets a clock above that value's: the batch's base
+    /// is raised until every such op `i` has `base + i > stored hlc`. A change made after seeing
+    /// another change of the same register then wins on every node, however far apart the two
+    /// devices' clocks are. Ops are made one at a time against the state their predecessors
+    /// leave, so they are first applied at the ticked base inside a savepoint; only when a raise
+    /// is needed is that rolled back and the same ops applied again at the raised base.
     private func commitOps(_ db: Database, _ count: Int, now: Int64, make: (Int) throws -> Op) throws -> SignedBatch {
         let origin = Origin(device: device, epoch: try Meta.epoch(db))
         let seq = try VV.seq(db, origin)
         let clock = try Meta.clock(db)
-        let base = HLC.tick(clock, now: now)
+        let ticked = HLC.tick(clock, now: now)
         let context = try Membership.context(db)
         var ops = [Op]()
         ops.reserveCapacity(count)
-        let applier = Applier(db: db)
-        for i in 0..<count {
-            let op = try make(i)
-            let dot = Dot(origin: origin, seq: seq + 1 + UInt64(i))
-            try applier.apply(op, stamp: Stamp(hlc: base + UInt64(i), dot: dot), dot: dot)
-            ops.append(op)
+        var base = ticked
+        try db.inSavepoint {
+            let applier = Applier(db: db)
+            for i in 0..<count {
+                let op = try make(i)
+                // Read before op `i` applies; an earlier op of this batch on the same register
+                // left `ticked + j` (j < i) there, which never raises the base.
+                if let stored = try Registers.storedHLC(db, op) {
+                    let index = UInt64(i)
+                    // A stored clock too close to the top of the range to beat is left to win.
+                    if stored < UInt64.max - UInt64(count), stored + 1 > index {
+                        base = max(base, stored + 1 - index)
+                    }
+                }
+                let dot = Dot(origin: origin, seq: seq + 1 + UInt64(i))
+                try applier.apply(op, stamp: Stamp(hlc: ticked + UInt64(i), dot: dot), dot: dot)
+                ops.append(op)
+            }
+            return base == ticked ? .commit : .rollback
+        }
+        if base != ticked {
+            let applier = Applier(db: db)
+            for (i, op) in ops.enumerated() {
+                let dot = Dot(origin: origin, seq: seq + 1 + UInt64(i))
+                try applier.apply(op, stamp: Stamp(hlc: base + UInt64(i), dot: dot), dot: dot)
+            }
         }
         let payload = Payload(hlc: base, context: context, ops: ops).encode()
         guard payload.count <= Limits.payloadBytes else {
@@ -209,7 +237,13 @@ public final class Catalog: Sendable {
         let batch = SignedBatch(origin: origin, firstSeq: seq + 1, lastSeq: last, payload: payload, signature: sig)
         try BatchLog.insert(db, batch, members: ops.contains(where: \.touchesMembers))
         try VV.set(db, origin, last)
-        try Meta.set(db, "clock", sql(base + UInt64(count - 1)))
+        // The clock moves past the ticked stamps, and past a raised base only as far as receiving
+        // it would (at most `maxClockSkewMillis` beyond now): the raise makes these writes win
+        // their registers, it must not drag every later stamp of this node into a far-off
+        // future. Later writes to a raised register are raised again by the rule above, and
+        // stamps of one origin need not increase (seqs tell its changes apart).
+        let lastTicked = ticked + UInt64(count - 1)
+        try Meta.set(db, "clock", sql(HLC.receive(lastTicked, remote: base + UInt64(count - 1), now: now)))
         return batch
     }
 }

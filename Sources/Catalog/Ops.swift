@@ -1,3 +1,5 @@
+import Foundation
+import GRDB
 import HearthCrypto
 
 /// Album fields, each a last-writer-wins register.
@@ -273,5 +275,32 @@ enum Tags {
     static func isValid(_ t: String) -> Bool {
         !t.isEmpty && t.utf8.count <= Limits.tagBytes && !t.split(separator: "/", omittingEmptySubsequences: false)
             .contains(where: \.isEmpty)
+    }
+}
+
+/// The last-writer-wins register an op writes, read for the clock of the value it would replace.
+enum Registers {
+    /// The highest clock stored for the register `op` writes; nil when `op` writes none or it is unset.
+    static func storedHLC(_ db: Database, _ op: Op) throws -> UInt64? {
+        switch op {
+        case .setField(let id, let f, _):
+            return try Int64.fetchOne(db.cachedStatement(sql: "SELECT hlc FROM field_reg WHERE asset = ? AND field = ?"),
+                                      arguments: [id.data, Int64(f.rawValue)]).map(unsql)
+        case .albumSet(let a, let f, _):
+            return try Int64.fetchOne(db.cachedStatement(sql: "SELECT hlc FROM album_reg WHERE album = ? AND field = ?"),
+                                      arguments: [Data(a.bytes), Int64(f.rawValue)]).map(unsql)
+        case .memberPut(let pk, _, _):
+            return try memberHLC(db, DeviceID(publicKey: pk))
+        case .memberRemove(let dev):
+            return try memberHLC(db, dev)
+        default:
+            return nil
+        }
+    }
+
+    /// A member record is decided by every change to it (see `Membership.materialize`).
+    private static func memberHLC(_ db: Database, _ target: DeviceID) throws -> UInt64? {
+        try Int64.fetchAll(db.cachedStatement(sql: "SELECT hlc FROM member_op WHERE target = ?"),
+                           arguments: [target.hash.data]).map(unsql).max()
     }
 }

@@ -4,7 +4,7 @@ import Wire
 ///
 /// A `SyncSession` is one conversation with one peer over an already authenticated,
 /// encrypted channel (the Noise handshake and Hello exchange happen in `Transport`). It is
-/// pure in the sense that matters for simulation: `handle(input, now:)` returns effects and
+/// pure in the sense that matters for simulation: `handle(input, now:, wallMillis:)` returns effects and
 /// never touches sockets, threads or clocks; time comes in as milliseconds. It reads and
 /// writes the catalog and chunk store it was given (`SyncCatalog`, `SyncChunkSource`).
 ///
@@ -13,12 +13,12 @@ import Wire
 /// ```swift
 /// var a = SyncSession(catalog: catA, chunks: storeA, config: .init(policy: .everything), peerName: "B")
 /// var b = SyncSession(catalog: catB, chunks: storeB, config: .init(policy: .thumbnails), peerName: "A")
-/// var toB = a.handle(.start, now: t).messages, toA = b.handle(.start, now: t).messages
+/// var toB = a.handle(.start, now: t, wallMillis: wall).messages, toA = b.handle(.start, now: t, wallMillis: wall).messages
 /// while !toA.isEmpty || !toB.isEmpty {
 ///     let inA = toA, inB = toB
 ///     toA = []; toB = []
-///     for m in inA { toB += a.handle(.message(m), now: t).messages }
-///     for m in inB { toA += b.handle(.message(m), now: t).messages }
+///     for m in inA { toB += a.handle(.message(m), now: t, wallMillis: wall).messages }
+///     for m in inB { toA += b.handle(.message(m), now: t, wallMillis: wall).messages }
 /// }
 /// // Both saw `.converged(summary)`; catA.digest() == catB.digest().
 /// ```

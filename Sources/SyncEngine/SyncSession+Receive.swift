@@ -77,7 +77,7 @@ extension SyncSession {
         try checkCredit(size)
         let batches = b.batches.map(SignedBatch.init(wire:))
         if !batches.isEmpty {
-            let rejected = try catalog.syncApply(batches, now: lastReceived)
+            let rejected = try catalog.syncApply(batches, now: wallMillis)
             if let r = rejected.first {
                 let code: SyncError.Code = r.reason == .notAllowedToWrite ? .unauthorizedWrite : .badBatch
                 throw SyncError(code, "\(peerName) sent a bad \(r)")

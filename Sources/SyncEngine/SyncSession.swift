@@ -120,8 +120,11 @@ public struct SyncSession {
     var peerDone: VersionVector?
     var convergedAt: VersionVector?
 
-    // Time.
+    // Time. `lastReceived` and `lastSent` are monotonic elapsed time (timeouts, pings);
+    // `wallMillis` is the wall clock (ms since 1970) of the current input, for the catalog's
+    // hybrid logical clock.
     var lastReceived: Int64 = 0
+    var wallMillis: Int64 = 0
     var lastSent: Int64 = 0
     var pingNonce: UInt64 = 0
 
@@ -136,8 +139,11 @@ public struct SyncSession {
     public var isConverged: Bool { convergedAt != nil && convergedAt == myVector }
 
     /// Advances the session by one input. After a `.close` effect every input returns nothing.
-    public mutating func handle(_ input: SyncInput, now: Int64) -> [SyncEffect] {
+    /// `now` is monotonic elapsed time in ms (idle timeout, pings; any origin); `wallMillis` is
+    /// wall time in ms since 1970, given to the catalog's hybrid logical clock when batches apply.
+    public mutating func handle(_ input: SyncInput, now: Int64, wallMillis: Int64) -> [SyncEffect] {
         guard closed == nil else { return [] }
+        self.wallMillis = wallMillis
         var out: [SyncEffect] = []
         do {
             switch input {

@@ -1,4 +1,5 @@
 import Catalog
+import Foundation
 import HearthCrypto
 import Logging
 import NIOCore
@@ -285,7 +286,7 @@ struct Connection {
                        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, logger: Logger, stopAtConvergence: Bool,
                        onCatalogChange: @Sendable () -> Void, now: @Sendable () -> Int64) async throws -> SyncSummary {
         var pending = context.listening.map { [SyncEffect.send(.listening($0))] } ?? []
-        pending += session.handle(.start, now: now())
+        pending += session.handle(.start, now: now(), wallMillis: wallMillis())
         while true {
             for effect in pending {
                 switch effect {
@@ -309,14 +310,14 @@ struct Connection {
             switch event {
             case .message(let message):
                 if case .listening(let l) = message { reportListening(l, from: secure.peerDevice) }
-                pending = session.handle(.message(message), now: now())
+                pending = session.handle(.message(message), now: now(), wallMillis: wallMillis())
                 context.progress?(session.progress)
             case .undecodable(let e):
                 pending = session.fail(SyncError(decoding: e, peer: session.peerName), now: now())
             case .undecryptable(let why):
                 throw SyncError(.decryptFailed, "\(session.peerName): frame did not decrypt (\(why))")
-            case .tick: pending = session.handle(.tick, now: now())
-            case .localChange: pending = session.handle(.localChange, now: now())
+            case .tick: pending = session.handle(.tick, now: now(), wallMillis: wallMillis())
+            case .localChange: pending = session.handle(.localChange, now: now(), wallMillis: wallMillis())
             case .preamble, .frame: // the reader passes neither once the handshake is done
                 pending = session.fail(SyncError(.protocolViolation, "\(session.peerName): a preamble or handshake frame after the handshake"), now: now())
             case .ended(let why):
@@ -326,3 +327,7 @@ struct Connection {
         }
     }
 }
+
+/// Wall time in ms since 1970, for the catalog's hybrid logical clock; a session's `now` (ms since
+/// the connection started, from a monotonic clock) is only for its timeouts and pings.
+private func wallMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }

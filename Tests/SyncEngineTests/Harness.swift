@@ -116,8 +116,8 @@ struct Link {
     }
 
     mutating func start() {
-        take(a.handle(.start, now: now), fromA: true)
-        take(b.handle(.start, now: now), fromA: false)
+        take(a.handle(.start, now: now, wallMillis: now), fromA: true)
+        take(b.handle(.start, now: now, wallMillis: now), fromA: false)
     }
 
     mutating func take(_ effects: [SyncEffect], fromA: Bool) {
@@ -130,11 +130,11 @@ struct Link {
         if pickA {
             let m = toA.removeFirst()
             delivered += 1
-            take(a.handle(.message(m), now: now), fromA: true)
+            take(a.handle(.message(m), now: now, wallMillis: now), fromA: true)
         } else if !toB.isEmpty {
             let m = toB.removeFirst()
             delivered += 1
-            take(b.handle(.message(m), now: now), fromA: false)
+            take(b.handle(.message(m), now: now, wallMillis: now), fromA: false)
         } else {
             return false
         }

@@ -24,18 +24,18 @@ struct RealStoresTests {
 
         var sa = SyncSession(catalog: a, chunks: storeA, config: SyncConfig(policy: .everything), peerName: "B")
         var sb = SyncSession(catalog: b, chunks: storeB, config: SyncConfig(policy: .everything), peerName: "A")
-        var toB = sa.handle(.start, now: t).messages, toA = sb.handle(.start, now: t).messages
+        var toB = sa.handle(.start, now: t, wallMillis: t).messages, toA = sb.handle(.start, now: t, wallMillis: t).messages
         var convergedA = false, convergedB = false
         while !toA.isEmpty || !toB.isEmpty {
             let inA = toA, inB = toB
             toA = []; toB = []
             for m in inA {
-                let e = sa.handle(.message(m), now: t)
+                let e = sa.handle(.message(m), now: t, wallMillis: t)
                 toB += e.messages
                 convergedA = convergedA || e.contains { if case .converged = $0 { true } else { false } }
             }
             for m in inB {
-                let e = sb.handle(.message(m), now: t)
+                let e = sb.handle(.message(m), now: t, wallMillis: t)
                 toA += e.messages
                 convergedB = convergedB || e.contains { if case .converged = $0 { true } else { false } }
             }

@@ -44,10 +44,10 @@ struct SyncSessionTests {
             let before = (ab.effectsB.count, bc.effectsA.count)
             let moved = ab.step() || bc.step()
             if ab.effectsB[before.0...].contains(where: { if case .catalogChanged = $0 { true } else { false } }) {
-                bc.take(bc.a.handle(.localChange, now: bc.now), fromA: true)
+                bc.take(bc.a.handle(.localChange, now: bc.now, wallMillis: bc.now), fromA: true)
             }
             if bc.effectsA[before.1...].contains(where: { if case .catalogChanged = $0 { true } else { false } }) {
-                ab.take(ab.b.handle(.localChange, now: ab.now), fromA: false)
+                ab.take(ab.b.handle(.localChange, now: ab.now, wallMillis: ab.now), fromA: false)
             }
             if !moved { break }
             rounds += 1
@@ -157,7 +157,7 @@ struct SyncSessionTests {
         link.run()
         #expect(link.a.isConverged && link.b.isConverged)
         let ids = a.importPhoto(7)
-        link.take(link.a.handle(.localChange, now: link.now), fromA: true)
+        link.take(link.a.handle(.localChange, now: link.now, wallMillis: link.now), fromA: true)
         #expect(!link.a.isConverged)
         link.run()
         #expect(link.a.isConverged && link.b.isConverged)
@@ -176,7 +176,7 @@ struct SyncSessionTests {
         link.run()
         #expect(link.a.isConverged && link.b.isConverged)
         _ = a.importPhoto(1)
-        link.take(link.a.handle(.localChange, now: link.now), fromA: true)
+        link.take(link.a.handle(.localChange, now: link.now, wallMillis: link.now), fromA: true)
         // Deliver until A's Batches answer is on its way to B, then commit on B before B reads it.
         var guardSteps = 0
         while !link.toB.contains(where: { if case .batches(let x) = $0 { x.complete } else { false } }), link.step() {
@@ -185,7 +185,7 @@ struct SyncSessionTests {
         }
         let onB = b.importPhoto(2)
         link.run()
-        link.take(link.b.handle(.localChange, now: link.now), fromA: false)
+        link.take(link.b.handle(.localChange, now: link.now, wallMillis: link.now), fromA: false)
         link.run()
         #expect(a.digest() == b.digest(), "B's commit reached A")
         #expect(a.has(onB[onB.count - 1]))
@@ -295,7 +295,7 @@ struct SyncSessionTests {
         #expect(link.convergedB)
         let before = (b.digest(), try b.catalog.versionVector())
         let replay = seen.first!
-        let effects = link.b.handle(.message(replay), now: link.now)
+        let effects = link.b.handle(.message(replay), now: link.now, wallMillis: link.now)
         #expect(effects.closeError?.code == .unexpectedMessage)
         #expect(try (b.digest(), b.catalog.versionVector()) == before)
     }
@@ -347,23 +347,23 @@ struct SyncSessionTests {
         let n = family([("A", .everything), ("B", .everything)])
         let (a, b) = (n[0], n[1])
         var s = a.session(peer: b)
-        _ = s.handle(.start, now: 0)
-        let ping = s.handle(.tick, now: 20_000).messages
+        _ = s.handle(.start, now: 0, wallMillis: testNow)
+        let ping = s.handle(.tick, now: 20_000, wallMillis: testNow).messages
         #expect(ping.contains { if case .ping(let p) = $0 { !p.reply } else { false } })
-        let pong = s.handle(.message(.ping(Ping(nonce: 42, reply: false))), now: 21_000).messages
+        let pong = s.handle(.message(.ping(Ping(nonce: 42, reply: false))), now: 21_000, wallMillis: testNow).messages
         #expect(pong.contains(.ping(Ping(nonce: 42, reply: true))))
-        let closed = s.handle(.tick, now: 90_000)
+        let closed = s.handle(.tick, now: 90_000, wallMillis: testNow)
         #expect(closed.closeError?.code == .timeout)
-        #expect(s.handle(.tick, now: 91_000).isEmpty)
+        #expect(s.handle(.tick, now: 91_000, wallMillis: testNow).isEmpty)
     }
 
     @Test func secondHelloAndUnknownOptionalMessages() throws {
         let n = family([("A", .everything), ("B", .everything)])
         let (a, b) = (n[0], n[1])
         var s = a.session(peer: b)
-        _ = s.handle(.start, now: 0)
-        #expect(s.handle(.message(.unknownOptional(type: 0x90)), now: 1).closeError == nil)
+        _ = s.handle(.start, now: 0, wallMillis: testNow)
+        #expect(s.handle(.message(.unknownOptional(type: 0x90)), now: 1, wallMillis: testNow).closeError == nil)
         let hello = Hello(publicKey: b.identity.publicKey, library: a.library.bytes, epoch: 1, policy: .everything, software: "t")
-        #expect(s.handle(.message(.hello(hello)), now: 2).closeError?.code == .unexpectedMessage)
+        #expect(s.handle(.message(.hello(hello)), now: 2, wallMillis: testNow).closeError?.code == .unexpectedMessage)
     }
 }

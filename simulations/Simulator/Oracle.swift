@@ -68,8 +68,64 @@ struct History {
     /// Batches a removed member made after its removal: nobody may apply them.
     var forbidden: [SignedBatch] = []
 
+    /// A last-writer-wins register, for the causal-order check.
+    enum Register: Hashable, Comparable {
+        case asset(Hash256, AssetField)
+        case album(AlbumID, UInt8)
+        case member(DeviceID)
+
+        static func < (a: Register, b: Register) -> Bool { a.sortKey.lexicographicallyPrecedes(b.sortKey) }
+        var sortKey: [UInt8] {
+            switch self {
+            case .asset(let h, let f): [0] + h.bytes + [f.rawValue]
+            case .album(let a, let f): [1] + a.bytes + [f]
+            case .member(let d): [2] + d.hash.bytes
+            }
+        }
+    }
+
+    /// Every register write with the version vector its node held: a write whose node had
+    /// already applied another write of the same register must carry the greater stamp.
+    var registerWrites: [Register: [(stamp: SimStamp, vvBefore: VersionVector)]] = [:]
+
+    /// The register a local edit writes, if any (an edit is one change).
+    static func register(of e: Edit) -> Register? {
+        switch e {
+        case .setField(let id, let f, _): .asset(id, f)
+        case .trash(let id), .restore(let id): .asset(id, .trashedAt)
+        case .createAlbum(let a, _), .renameAlbum(let a, _): .album(a, 1)
+        case .describeAlbum(let a, _): .album(a, 2)
+        case .setAlbumCover(let a, _): .album(a, 3)
+        case .deleteAlbum(let a): .album(a, 4)
+        case .addMember(let pk, _, _): .member(DeviceID(publicKey: pk))
+        case .removeMember(let d), .setRole(let d, _): .member(d)
+        default: nil
+        }
+    }
+
+    /// A batch's base clock as payload version 2 writes it: the version byte, then the clock as
+    /// a LEB128 varint (the membership context and the changes follow).
+    static func payloadClock(_ payload: [UInt8]) -> UInt64? {
+        guard payload.first == 2 else { return nil }
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        for b in payload.dropFirst().prefix(10) {
+            v |= UInt64(b & 0x7f) << shift
+            if b & 0x80 == 0 { return v }
+            shift += 7
+        }
+        return nil
+    }
+
     mutating func record(node: Int, batch: SignedBatch, edits: [Edit], vvBefore: VersionVector, now: Int64) {
         commits.append(Commit(order: commits.count, node: node, batch: batch, vvBefore: vvBefore))
+        if let base = Self.payloadClock(batch.payload) {
+            for (i, e) in edits.enumerated() {
+                guard let r = Self.register(of: e) else { continue }
+                let stamp = SimStamp(hlc: base + UInt64(i), dot: Dot(origin: batch.origin, seq: batch.firstSeq + UInt64(i)))
+                registerWrites[r, default: []].append((stamp, vvBefore))
+            }
+        }
         guard let base = SimStamp.baseClock(batch.payload) else { return }
         for (i, e) in edits.enumerated() {
             let dot = Dot(origin: batch.origin, seq: batch.firstSeq + UInt64(i))

@@ -24,6 +24,7 @@ extension Simulation {
                 }
             }
             checkDots()
+            checkCausalRegisterOrder()
             try checkAcknowledged(finalVV, digest: digest)
             try checkSets(reference, finalVV)
             try checkRegisters(reference, finalVV)
@@ -45,6 +46,20 @@ extension Simulation {
                             + "already giving out up to \(l) (a restored node reused an epoch)")
             }
             last[b.origin] = max(last[b.origin] ?? 0, b.lastSeq)
+        }
+    }
+
+    /// Last-writer-wins follows causality whatever the clocks: a write made by a node that had
+    /// already applied an earlier write of the same register carries the greater stamp, so it
+    /// never loses to it on any node.
+    func checkCausalRegisterOrder() {
+        for (register, writes) in history.registerWrites.sorted(by: { $0.key < $1.key }) {
+            for w in writes {
+                for e in writes where e.stamp.dot != w.stamp.dot && w.vvBefore.covers(e.stamp.dot) && !(e.stamp < w.stamp) {
+                    result.fail("causal LWW: \(register) write \(w.stamp.dot) was made after applying \(e.stamp.dot) "
+                                + "but its clock \(w.stamp.hlc) does not beat \(e.stamp.hlc)")
+                }
+            }
         }
     }
 

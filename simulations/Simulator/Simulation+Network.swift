@@ -51,8 +51,8 @@ extension Simulation {
         conns.append(c)
         result.count(stat: "connections")
         trace.add("connect \(now) \(c.id) \(a.name) \(b.name)")
-        process(c, 0, c.sessions[0].handle(.start, now: nodeNow(a)))
-        if c.open { process(c, 1, c.sessions[1].handle(.start, now: nodeNow(b))) }
+        process(c, 0, c.sessions[0].handle(.start, now: now, wallMillis: nodeNow(a)))
+        if c.open { process(c, 1, c.sessions[1].handle(.start, now: now, wallMillis: nodeNow(b))) }
         return nil
     }
 
@@ -144,7 +144,7 @@ extension Simulation {
         let effects: [SyncEffect]
         do {
             let m = try Message.decode(bytes)
-            effects = c.sessions[side].handle(.message(m), now: nodeNow(n))
+            effects = c.sessions[side].handle(.message(m), now: now, wallMillis: nodeNow(n))
         } catch {
             effects = c.sessions[side].fail(SyncError(decoding: error, peer: nodes[c.ends[1 - side]].name), now: nodeNow(n))
         }

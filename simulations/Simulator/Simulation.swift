@@ -253,7 +253,7 @@ public final class Simulation {
         guard n.alive, n.standing != .departed, let cat = n.catalog else { return }
         for c in conns where c.open && c.ends.contains(n.index) {
             let side = c.ends[0] == n.index ? 0 : 1
-            process(c, side, c.sessions[side].handle(.tick, now: nodeNow(n)))
+            process(c, side, c.sessions[side].handle(.tick, now: now, wallMillis: nodeNow(n)))
         }
         do {
             let vv = try cat.versionVector()
@@ -299,7 +299,7 @@ public final class Simulation {
     func localChange(_ n: SimNode, except: Int?) {
         for c in conns where c.open && c.id != except && c.ends.contains(n.index) {
             let side = c.ends[0] == n.index ? 0 : 1
-            process(c, side, c.sessions[side].handle(.localChange, now: nodeNow(n)))
+            process(c, side, c.sessions[side].handle(.localChange, now: now, wallMillis: nodeNow(n)))
         }
     }
 }
