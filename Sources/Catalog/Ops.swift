@@ -300,7 +300,7 @@ enum Registers {
 
     /// A member record is decided by every change to it (see `Membership.materialize`).
     private static func memberHLC(_ db: Database, _ target: DeviceID) throws -> UInt64? {
-        try Int64.fetchAll(db.cachedStatement(sql: "SELECT hlc FROM member_op WHERE target = ?"),
-                           arguments: [target.hash.data]).map(unsql).max()
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(hlc) FROM member_op WHERE target = ?"),
+                           arguments: [target.hash.data]).map(unsql)
     }
 }

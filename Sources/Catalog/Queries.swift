@@ -269,6 +269,13 @@ public struct AssetObjects: Sendable {
     public let thumbnail: ObjectRef?
 }
 
+extension Asset {
+    /// This asset's stored objects, as `Catalog.assetObjects()` reads them.
+    public var storedObjects: AssetObjects {
+        AssetObjects(id: id, original: original, motionVideo: motionVideo, preview: preview, thumbnail: thumbnail)
+    }
+}
+
 extension Catalog {
     /// The objects of every asset that is not purged, in the library, the archive and the trash
     /// alike, in one read and without a page limit: what sync wants and `verify` checks. Only

@@ -107,11 +107,5 @@ extension AssetObjects {
 
 extension Asset {
     /// The asset's stored objects with their kinds (original first).
-    public var objects: [(kind: ObjectKind, ref: ObjectRef)] {
-        var out: [(ObjectKind, ObjectRef)] = [(.original, original)]
-        if let m = motionVideo { out.append((.motion, m)) }
-        if let p = preview { out.append((.preview, p)) }
-        if let t = thumbnail { out.append((.thumbnail, t)) }
-        return out
-    }
+    public var objects: [(kind: ObjectKind, ref: ObjectRef)] { storedObjects.objects }
 }

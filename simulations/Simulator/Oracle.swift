@@ -15,8 +15,11 @@ struct SimStamp: Comparable {
     }
 
     /// The base clock of a batch: payload = version byte, then the clock as a LEB128 varint.
-    static func baseClock(_ payload: [UInt8]) -> UInt64? {
-        guard payload.first == 1 else { return nil }
+    static func baseClock(_ payload: [UInt8]) -> UInt64? { clock(payload, version: 1) }
+
+    /// The clock after the version byte, when the payload is of `version`.
+    static func clock(_ payload: [UInt8], version: UInt8) -> UInt64? {
+        guard payload.first == version else { return nil }
         var v: UInt64 = 0
         var shift: UInt64 = 0
         for b in payload.dropFirst().prefix(10) {
@@ -105,17 +108,7 @@ struct History {
 
     /// A batch's base clock as payload version 2 writes it: the version byte, then the clock as
     /// a LEB128 varint (the membership context and the changes follow).
-    static func payloadClock(_ payload: [UInt8]) -> UInt64? {
-        guard payload.first == 2 else { return nil }
-        var v: UInt64 = 0
-        var shift: UInt64 = 0
-        for b in payload.dropFirst().prefix(10) {
-            v |= UInt64(b & 0x7f) << shift
-            if b & 0x80 == 0 { return v }
-            shift += 7
-        }
-        return nil
-    }
+    static func payloadClock(_ payload: [UInt8]) -> UInt64? { SimStamp.clock(payload, version: 2) }
 
     mutating func record(node: Int, batch: SignedBatch, edits: [Edit], vvBefore: VersionVector, now: Int64) {
         commits.append(Commit(order: commits.count, node: node, batch: batch, vvBefore: vvBefore))
