@@ -26,14 +26,15 @@ demo: release
 	HEARTH=$$($(SWIFT) build -c release --show-bin-path)/hearth bash scripts/demo.sh
 
 ## Every test: unit, property, corpus (when ../shared/corpus exists) and end-to-end through the binary.
-# Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites;
-# the in-process network suites (async, with handshake timeouts); then the end-to-end suites,
-# which block test threads while real `hearth` processes run.
-CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SimulatorTests
+# Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites
+# (the sans-IO sync and handshake machines among them); the in-process network suites (async,
+# real sockets, handshake timeouts); then the end-to-end suites, which block test threads while
+# real `hearth` processes run.
+CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SyncEngineTests|SimulatorTests
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
-	$(SWIFT) test --skip-build --filter 'SyncEngineTests'
+	$(SWIFT) test --skip-build --filter 'TransportTests'
 	$(SWIFT) test --skip-build --filter 'NodeTests'
 
 bench: deps

@@ -396,3 +396,10 @@ import Wire
         #expect(Self.outcome(w.sentByInitiator) == nil)
     }
 }
+
+/// A ticket's role byte (Wire) names the catalog's roles, one for one.
+@Suite struct TicketRoleTests {
+    @Test func ticketRolesAreTheCatalogsRoles() {
+        #expect(Role.allCases.map(\.rawValue) == Array(WireTicket.roles))
+    }
+}
