@@ -102,7 +102,7 @@ struct Connection {
     /// own work (verifying and storing chunks) on another core.
     enum Event: Sendable {
         case preamble(ConnectionPreamble)
-        /// A handshake frame (Noise messages 1–3), before the transport cipher exists.
+        /// A frame passed raw to the handshake: Noise messages 1–3 and the peer's Hello (sealed).
         case frame([UInt8])
         /// A transport frame, opened and decoded.
         case message(Message)
@@ -224,7 +224,7 @@ struct Connection {
             catalog: context.catalog, chunks: context.chunks,
             config: SyncConfig(policy: context.policy, creditWindow: context.limits.creditWindow,
                                pingInterval: context.limits.idleTimeout / 4, idleTimeout: context.limits.idleTimeout),
-            peerName: "\(secure.peerDevice.short) at \(peerAddress)")
+            peerName: "\(secure.peerDevice.short) at \(peerAddress)", protocolVersion: secure.version)
         do {
             let s = try await drive(&session, secure: secure, events: &it, outbound: outbound, logger: logger,
                                     stopAtConvergence: stopAtConvergence, onCatalogChange: onCatalogChange, now: now)

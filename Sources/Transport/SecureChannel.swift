@@ -32,9 +32,6 @@ final class SecureChannel {
         }
         return buffer
     }
-    static func seal(_ m: Message, _ cipher: TransportCipher) throws -> [UInt8] {
-        try Framing.encode(try cipher.seal(m.encoded()))
-    }
     /// Drives a `Handshake` (SPEC sections 3 and 8: preamble, `Noise_XX` or `XXpsk3`, admission of
     /// a joiner, the membership check, the Hellos) with the connection's events and real time.
     /// The reader passes the handshake frames and the peer's Hello raw; once the handshake is done

@@ -246,6 +246,8 @@ extension Simulation {
             if let a = try lcat.assets(AssetFilter(scope: .all, limit: 1)).first {
                 history.forbidden.append(try lcat.commit([.setRating(a.id, 1)], now: nodeNow(nodes[l])))
             }
+            // Unaware, it calls the admin at once; the admin turns it away at admission.
+            connect(nodes[l], nodes[0])
         } catch {
             result.fail("leave of \(nodes[l].name) failed: \(error)")
         }
