@@ -47,8 +47,8 @@ import Wire
             fromInitiator(initiator.handle(.start, now: now))
         }
 
-        /// Delivers everything queued, both ways, until nothing moves. `dropToResponder` loses
-        /// every byte sent to the responder after that many frames (a stalled peer).
+        /// Delivers everything queued, both ways, until nothing moves. After `framesToResponder`
+        /// frames the responder hears nothing more (a stalled peer).
         mutating func run(framesToResponder limit: Int = .max) {
             var delivered = 0
             var decoder = FrameDecoder(maxBodyLength: Framing.defaultMaxBodyLength)
