@@ -54,11 +54,11 @@ extension Simulation {
         w.writeUInt8(role == .initiator ? 0 : 1)
         let ephemeral = try! NoiseKeyPair(secretKey: Blake2b.hash256(w.bytes).bytes)
         let joining = role == .initiator && n.standing == .unpaired ? n.ticket : nil
-        let sim = Unchecked(self)
+        let sim = UnownedSimulation(self)
         let hook = role == .responder && n.index == 0 ? PairingHook(lookup: { sim.value.lookupTicket($0) },
                                                                     admit: { try sim.value.admit($0, $1, $2) }) : nil
         return HandshakeConfig(role: role, identity: n.identity, library: n.catalog!.syncLibrary, hello: hello(n),
-                               isMember: { self.admits(n, $0) }, pairingHook: hook, joinTicket: joining,
+                               isMember: { [unowned self] in self.admits(n, $0) }, pairingHook: hook, joinTicket: joining,
                                peerName: peer.name, ephemeral: ephemeral)
     }
 

@@ -3,11 +3,13 @@ import HearthCrypto
 import SyncEngine
 import Wire
 
-/// Hands a value to a `@Sendable` closure. The simulation runs on one thread; the pairing hook's
-/// closures are `@Sendable` only because a real node calls them from its connections' tasks.
-struct Unchecked<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// Hands the simulation to a `@Sendable` closure. The simulation runs on one thread; the pairing
+/// hook's closures are `@Sendable` only because a real node calls them from its connections'
+/// tasks. Unowned: a connection's handshake must not keep the simulation alive (a cycle through
+/// `conns` would leak every finished run's catalogs).
+struct UnownedSimulation: @unchecked Sendable {
+    unowned let value: Simulation
+    init(_ value: Simulation) { self.value = value }
 }
 
 /// A ticket the founder issued, as a node's ticket book keeps it.
