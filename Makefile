@@ -40,16 +40,17 @@ previous-release:
 	@echo "$(PREVIOUS_BIN)"
 
 ## Every test: unit, property, corpus (when ../shared/corpus exists) and end-to-end through the binary.
-# Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites;
-# the in-process network suites (async, with handshake timeouts); then the end-to-end suites,
-# which block test threads while real `hearth` processes run.
-CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SimulatorTests
-# The end-to-end suites include sync with a node running the previous release (HEARTH_PREVIOUS_RELEASE).
+# Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites
+# (the sans-IO sync and handshake machines among them); the in-process network suites (async,
+# real sockets, handshake timeouts); then the end-to-end suites, which block test threads while
+# real `hearth` processes run. The end-to-end suites include sync with a node running the
+# previous release (HEARTH_PREVIOUS_RELEASE).
+CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SyncEngineTests|SimulatorTests
 test: deps
 	@$(MAKE) -s previous-release >/dev/null || echo "warning: the previous release did not build; its tests will be reported skipped" >&2
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
-	$(SWIFT) test --skip-build --filter 'SyncEngineTests'
+	$(SWIFT) test --skip-build --filter 'TransportTests'
 	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
 
 bench: deps

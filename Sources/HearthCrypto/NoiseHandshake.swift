@@ -77,10 +77,14 @@ public final class NoiseHandshake {
 
     /// A handshake whose static key is the X25519 form of a device identity.
     /// `psk` is the pre-shared key of a one-PSK pattern such as `.XXpsk3`; leave it nil for `.XX`.
+    /// `ephemeral` is the key pair this side sends as `e`; nil draws a fresh random one when it is
+    /// needed. A caller that must not read randomness itself (a deterministic simulation) passes
+    /// one it made; it MUST still be fresh for every connection.
     public convenience init(role: Role, pattern: NoisePattern, identity: Identity,
-                            prologue: [UInt8] = [], psk: [UInt8]? = nil) throws {
+                            prologue: [UInt8] = [], psk: [UInt8]? = nil, ephemeral: NoiseKeyPair? = nil) throws {
         try self.init(role: role, pattern: pattern, staticKey: NoiseKeyPair(identity: identity),
                       prologue: prologue, psks: psk.map { [$0] } ?? [])
+        if let ephemeral { useEphemeral(ephemeral) }
     }
 
     /// Fixes the ephemeral key this side will send (test vectors only).

@@ -5,16 +5,10 @@ import Wire
 
 /// A single-use invitation to join a library: everything a new device needs to find the inviter,
 /// prove it was invited (the secret is the Noise XXpsk3 pre-shared key) and check it reached the
-/// right node (the inviter's device id), in one copy-pasteable string.
-///
-///     hearth1-<base32 of: version u8 = 1 | library (16) | inviter device (32) | ticket id (16)
-///              | secret (32) | expires ms u64 | role u8 | count u8 | (len u8, address)×count
-///              | check (4) = first 4 bytes of BLAKE2b-256 of everything before>
+/// right node (the inviter's device id), in one copy-pasteable string. The bytes and the text
+/// form are `WireTicket`'s (SPEC 3.2).
 public struct PairingTicket: Equatable, Sendable {
-    public static let prefix = "hearth1-"
-    static let maxAddresses = 8
-    static let maxAddressBytes = 255
-    static let maxEncodedLength = 4096
+    public static let prefix = WireTicket.prefix
 
     public var library: LibraryID
     public var inviter: DeviceID
@@ -27,22 +21,8 @@ public struct PairingTicket: Equatable, Sendable {
     public var addresses: [String]
 
     public var encoded: String {
-        var w = Writer()
-        w.writeUInt8(1)
-        w.writeRaw(library.bytes)
-        w.writeRaw(inviter.hash.bytes)
-        w.writeRaw(ticketID)
-        w.writeRaw(secret)
-        w.writeUInt64(UInt64(bitPattern: expiresAt))
-        w.writeUInt8(role.rawValue)
-        let addrs = addresses.prefix(Self.maxAddresses).filter { $0.utf8.count <= Self.maxAddressBytes }
-        w.writeUInt8(UInt8(addrs.count))
-        for a in addrs {
-            w.writeUInt8(UInt8(a.utf8.count))
-            w.writeRaw(Array(a.utf8))
-        }
-        let body = w.bytes
-        return Self.prefix + Base32.encode(body + Blake2b.hash256(body).bytes.prefix(4)).lowercased()
+        WireTicket(library: library.bytes, inviter: inviter, ticketID: ticketID, secret: secret, expiresAt: expiresAt,
+                   role: role.rawValue, addresses: addresses).text
     }
 
     public init(library: LibraryID, inviter: DeviceID, ticketID: [UInt8], secret: [UInt8], expiresAt: Int64,
@@ -58,39 +38,14 @@ public struct PairingTicket: Equatable, Sendable {
 
     /// Parses a ticket as `hearth invite` printed it (surrounding white space ignored).
     public init(parsing text: String) throws {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         func bad(_ why: String) -> NodeError {
             NodeError(.invalidArgument, "not a valid Hearth ticket (\(why)); copy the whole last line `hearth invite` printed")
         }
-        guard t.count <= Self.maxEncodedLength, t.lowercased().hasPrefix(Self.prefix) else { throw bad("it must start with \(Self.prefix)") }
-        guard let raw = Base32.decode(String(t.dropFirst(Self.prefix.count))), raw.count > 4 else { throw bad("bad characters") }
-        let body = Array(raw.dropLast(4))
-        guard Array(Blake2b.hash256(body).bytes.prefix(4)) == Array(raw.suffix(4)) else {
-            throw bad("its check characters do not match: a character was changed or lost")
-        }
-        var r = Reader(body, context: "ticket")
-        do {
-            guard try r.readUInt8("version") == 1 else { throw bad("made by a newer Hearth") }
-            library = LibraryID(bytes: try r.readRaw(count: 16, "library"))!
-            inviter = DeviceID(hash: Hash256(bytes: try r.readRaw(count: 32, "inviter"))!)
-            ticketID = try r.readRaw(count: 16, "ticket id")
-            secret = try r.readRaw(count: 32, "secret")
-            expiresAt = Int64(bitPattern: try r.readUInt64("expiry"))
-            guard let role = Role(rawValue: try r.readUInt8("role")) else { throw bad("unknown role") }
-            self.role = role
-            let n = Int(try r.readUInt8("address count"))
-            guard n <= Self.maxAddresses else { throw bad("too many addresses") }
-            addresses = []
-            for _ in 0..<n {
-                let len = Int(try r.readUInt8("address length"))
-                addresses.append(String(decoding: try r.readRaw(count: len, "address"), as: UTF8.self))
-            }
-            try r.finish()
-        } catch let e as NodeError {
-            throw e
-        } catch {
-            throw bad("\(error)")
-        }
+        let t: WireTicket
+        do { t = try WireTicket(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch { throw bad(error.message) }
+        guard let library = LibraryID(bytes: t.library), let role = Role(rawValue: t.role) else { throw bad("unknown role") }
+        self.init(library: library, inviter: t.inviter, ticketID: t.ticketID, secret: t.secret, expiresAt: t.expiresAt,
+                  role: role, addresses: t.addresses)
     }
 }
 

@@ -75,6 +75,8 @@ public struct SyncSession {
     let config: SyncConfig
     /// How logs and errors name the peer.
     public let peerName: String
+    /// The protocol version both sides speak, as the handshake negotiated it (SPEC 8).
+    public let protocolVersion: UInt16
 
     public internal(set) var summary = SyncSummary()
     public internal(set) var closed: SyncError?
@@ -128,11 +130,15 @@ public struct SyncSession {
     var lastSent: Int64 = 0
     var pingNonce: UInt64 = 0
 
-    public init(catalog: any SyncCatalog, chunks: any SyncChunkSource, config: SyncConfig, peerName: String) {
+    public init(catalog: any SyncCatalog, chunks: any SyncChunkSource, config: SyncConfig, peerName: String,
+                protocolVersion: UInt16 = MessageLimits.protocolVersion) {
+        precondition((MessageLimits.minimumProtocolVersion...MessageLimits.protocolVersion).contains(protocolVersion),
+                     "a session speaks a version this node supports")
         self.catalog = catalog
         self.chunks = chunks
         self.config = config
         self.peerName = peerName
+        self.protocolVersion = protocolVersion
     }
 
     /// True once both sides have said Done with this side's current vector.
@@ -208,23 +214,10 @@ extension SyncSession {
         return out
     }
 
-    /// Checks a peer's Hello against what the handshake proved and what we hold.
+    /// Checks a peer's Hello against what the handshake proved and what we hold (see `Handshake.check`).
     /// Returns the protocol version the session speaks.
     public static func check(peerHello h: Hello, handshakeKey: [UInt8], library: LibraryID,
                              isMember: (DeviceID) -> Bool, peer: String) throws(SyncError) -> UInt16 {
-        guard constantTimeEqual(h.publicKey, handshakeKey) else {
-            throw SyncError(.notMember, "\(peer): Hello names a key other than the one its handshake proved")
-        }
-        guard h.library == library.bytes else {
-            throw SyncError(.wrongLibrary, "\(peer) holds library \(Hex.encode(h.library)), not \(library)")
-        }
-        guard isMember(DeviceID(publicKey: h.publicKey)) else {
-            throw SyncError(.notMember, "\(peer): device \(DeviceID(publicKey: h.publicKey).short) is not a member of library \(library)")
-        }
-        let version = min(h.protocolVersion, MessageLimits.protocolVersion)
-        guard version >= MessageLimits.minimumProtocolVersion else {
-            throw SyncError(.unsupportedVersion, "\(peer) speaks protocol \(h.protocolVersion); this node needs \(MessageLimits.minimumProtocolVersion)...\(MessageLimits.protocolVersion)")
-        }
-        return version
+        try Handshake.check(peerHello: h, handshakeKey: handshakeKey, library: library, isMember: isMember, peer: peer)
     }
 }

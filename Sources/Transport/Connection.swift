@@ -53,48 +53,6 @@ public struct SyncContext: Sendable {
     }
 }
 
-/// What a joiner presents: the ticket id, its secret (the XXpsk3 PSK), the inviter it must be
-/// talking to, and the name it asks to be listed under.
-public struct JoinTicket: Sendable {
-    public var ticketID: [UInt8]
-    public var secret: [UInt8]
-    public var inviter: DeviceID
-    public var name: String
-
-    public init(ticketID: [UInt8], secret: [UInt8], inviter: DeviceID, name: String) {
-        precondition(ticketID.count == ConnectionPreamble.ticketIDLength && secret.count == 32)
-        self.ticketID = ticketID
-        self.secret = secret
-        self.inviter = inviter
-        self.name = name
-    }
-}
-
-/// How a node that issued tickets answers pairing connections.
-public struct PairingHook: Sendable {
-    public enum Lookup: Sendable {
-        /// An open ticket: run XXpsk3 with this secret.
-        case open(secret: [UInt8])
-        /// A ticket this node knows but will not honour (used, expired): the handshake still runs
-        /// with its secret, so only a holder of the ticket hears why, in an Error message.
-        case refused(secret: [UInt8], reason: String)
-        /// No such ticket: the connection is closed after the preamble.
-        case unknown
-    }
-
-    /// Finds a ticket by id.
-    public var lookup: @Sendable (_ ticketID: [UInt8]) -> Lookup
-    /// Admits a joiner that proved it holds the ticket's secret (commits it as a member and marks
-    /// the ticket used, atomically); throws a `SyncError(.pairingRefused, …)` to refuse.
-    public var admit: @Sendable (_ ticketID: [UInt8], _ publicKey: [UInt8], _ name: String) throws -> Void
-
-    public init(lookup: @escaping @Sendable ([UInt8]) -> Lookup,
-                admit: @escaping @Sendable ([UInt8], [UInt8], String) throws -> Void) {
-        self.lookup = lookup
-        self.admit = admit
-    }
-}
-
 /// Bytes on the wire (TCP payload: preamble, frames, tags), summed over connections.
 public final class TrafficCounter: Sendable {
     private let counts = Atomic<Int>(0)
@@ -144,7 +102,7 @@ struct Connection {
     /// own work (verifying and storing chunks) on another core.
     enum Event: Sendable {
         case preamble(ConnectionPreamble)
-        /// A handshake frame (Noise messages 1–3), before the transport cipher exists.
+        /// A frame passed raw to the handshake: Noise messages 1–3 and the peer's Hello (sealed).
         case frame([UInt8])
         /// A transport frame, opened and decoded.
         case message(Message)
@@ -162,9 +120,10 @@ struct Connection {
         init(_ opener: TransportOpener) { self.opener = opener }
     }
 
-    /// Handshake frames each role reads before transport messages: Noise XX (and XXpsk3) sends
-    /// messages 1 and 3 to the responder and message 2 to the initiator.
-    var handshakeFramesToRead: Int { role == .responder ? 2 : 1 }
+    /// Frames each role passes raw to the handshake: Noise XX (and XXpsk3) sends messages 1 and 3
+    /// to the responder and message 2 to the initiator; then each side's first transport frame
+    /// (the peer's Hello, or the Error of a refused pairing), which the handshake opens itself.
+    var handshakeFramesToRead: Int { role == .responder ? 3 : 2 }
 
     let role: Role
     let context: SyncContext
@@ -265,7 +224,7 @@ struct Connection {
             catalog: context.catalog, chunks: context.chunks,
             config: SyncConfig(policy: context.policy, creditWindow: context.limits.creditWindow,
                                pingInterval: context.limits.idleTimeout / 4, idleTimeout: context.limits.idleTimeout),
-            peerName: "\(secure.peerDevice.short) at \(peerAddress)")
+            peerName: "\(secure.peerDevice.short) at \(peerAddress)", protocolVersion: secure.version)
         do {
             let s = try await drive(&session, secure: secure, events: &it, outbound: outbound, logger: logger,
                                     stopAtConvergence: stopAtConvergence, onCatalogChange: onCatalogChange, now: now)

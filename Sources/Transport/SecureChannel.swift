@@ -32,163 +32,58 @@ final class SecureChannel {
         }
         return buffer
     }
-    static func seal(_ m: Message, _ cipher: TransportCipher) throws -> [UInt8] {
-        try Framing.encode(try cipher.seal(m.encoded()))
-    }
-    /// Runs the preamble and `Noise_XX` (or `XXpsk3` for pairing) with the identity payloads,
-    /// admits a joiner, checks membership, exchanges Hellos (SPEC sections 3 and 6). A non-member
-    /// is dropped before it hears the library id. Once the handshake is done, the receiving
-    /// half of the cipher goes to `startOpening`: frames arrive opened and decoded from then on.
+    /// Drives a `Handshake` (SPEC sections 3 and 8: preamble, `Noise_XX` or `XXpsk3`, admission of
+    /// a joiner, the membership check, the Hellos) with the connection's events and real time.
+    /// The reader passes the handshake frames and the peer's Hello raw; once the handshake is done
+    /// the receiving half of the cipher goes to `startOpening`, and later frames arrive opened.
     static func establish(role: Connection.Role, context: SyncContext, peer: String,
                           events: inout AsyncStream<Connection.Event>.Iterator,
                           outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                           startOpening: (TransportOpener) -> Void,
                           now: @Sendable () -> Int64) async throws -> SecureChannel {
-        let deadline = now() + context.limits.handshakeTimeout
-        func next(_ what: String, limit: Int) async throws -> Connection.Event {
-            while let e = await events.next() {
-                switch e {
-                case .frame(let body):
-                    guard body.count <= limit else {
-                        throw SyncError(.handshakeFailed, "\(peer): \(what) of \(body.count) bytes is over \(limit)")
+        let hello = Hello(publicKey: context.identity.publicKey, library: context.catalog.syncLibrary.bytes,
+                          epoch: context.epoch, policy: context.policy, software: context.software)
+        var machine = Handshake(HandshakeConfig(
+            role: role == .initiator ? .initiator : .responder, identity: context.identity,
+            library: context.catalog.syncLibrary, hello: hello, isMember: context.isMember,
+            pairingHook: role == .responder ? context.pairingHook : nil,
+            joinTicket: role == .initiator ? context.joinTicket : nil,
+            timeout: context.limits.handshakeTimeout, peerName: peer, ephemeral: NoiseKeyPair.generate()))
+        var pending = machine.handle(.start, now: now())
+        while true {
+            for effect in pending {
+                switch effect {
+                case .sendRaw(let bytes):
+                    context.traffic?.add(sent: bytes.count)
+                    try await outbound.write(ByteBuffer(bytes: bytes))
+                case .sendFrame(let body):
+                    let frame = try Framing.encode(body)
+                    context.traffic?.add(sent: frame.count)
+                    try await outbound.write(ByteBuffer(bytes: frame))
+                case .close(let e):
+                    throw e
+                case .established(let o):
+                    startOpening(o.cipher.opener)
+                    if let p = o.pairing, role == .responder {
+                        context.logger.notice("paired", metadata: ["device": "\(o.peerDevice.short)", "name": "\(p.name)",
+                                                                   "ticket": "\(Hex.encode(p.ticketID))"])
                     }
-                    return e
-                case .preamble, .message, .undecodable, .undecryptable: return e
-                case .tick:
-                    if now() > deadline {
-                        throw SyncError(.timeout, "\(peer): no \(what) within \(context.limits.handshakeTimeout) ms")
-                    }
-                case .localChange: continue
-                case .ended(let why): throw SyncError(.handshakeFailed, "\(peer) before \(what): \(why)")
+                    return SecureChannel(cipher: o.cipher, peerDevice: o.peerDevice, peerHello: o.peerHello, version: o.version)
                 }
             }
-            throw SyncError(.handshakeFailed, "\(peer): connection ended before \(what)")
-        }
-        func nextFrame(_ what: String, limit: Int) async throws -> [UInt8] {
-            guard case .frame(let body) = try await next(what, limit: limit) else {
-                throw SyncError(.handshakeFailed, "\(peer): expected \(what), got a second preamble")
+            guard let event = await events.next() else {
+                pending = machine.handle(.ended("connection ended"), now: now())
+                continue
             }
-            return body
-        }
-        func send(_ bytes: [UInt8]) async throws { try await outbound.write(ByteBuffer(bytes: try Framing.encode(bytes))) }
-
-        // Which handshake: the initiator says it in the preamble; the responder reads it.
-        var pairing: (ticketID: [UInt8], refusal: String?)?
-        var psk: [UInt8]?
-        if role == .initiator {
-            if let t = context.joinTicket {
-                try await outbound.write(ByteBuffer(bytes: ConnectionPreamble.pairing(ticketID: t.ticketID).encoded()))
-                psk = t.secret
-            } else {
-                try await outbound.write(ByteBuffer(bytes: ConnectionPreamble.member.encoded()))
-            }
-        } else {
-            guard case .preamble(let p) = try await next("preamble", limit: 0) else {
-                throw SyncError(.handshakeFailed, "\(peer): no preamble")
-            }
-            if let id = p.ticketID {
-                guard let hook = context.pairingHook else {
-                    throw SyncError(.pairingRefused, "\(peer) asked to pair with ticket \(Hex.encode(id)), but this node is not accepting pairing")
-                }
-                switch hook.lookup(id) {
-                case .open(let secret): (psk, pairing) = (secret, (id, nil))
-                case .refused(let secret, let reason): (psk, pairing) = (secret, (id, reason))
-                case .unknown:
-                    throw SyncError(.pairingRefused, "\(peer) presented ticket \(Hex.encode(id)), which this node never issued")
-                }
+            switch event {
+            case .preamble(let p): pending = machine.handle(.preamble(p), now: now())
+            case .frame(let body): pending = machine.handle(.frame(body), now: now())
+            case .tick: pending = machine.handle(.tick, now: now())
+            case .localChange: pending = []
+            case .ended(let why): pending = machine.handle(.ended(why), now: now())
+            case .message, .undecodable, .undecryptable: // the reader opens nothing before the handshake is done
+                throw SyncError(.internalError, "\(peer): an opened frame before the handshake finished")
             }
         }
-
-        let hs = try NoiseHandshake(role: role == .initiator ? .initiator : .responder, pattern: psk == nil ? .XX : .XXpsk3,
-                                    identity: context.identity, prologue: HandshakePayload.prologue, psk: psk)
-        let mine = HandshakePayload(identity: context.identity).encoded()
-        let theirs: [UInt8]
-        do {
-            if role == .initiator {
-                try await send(try hs.writeMessage())
-                theirs = try hs.readMessage(try await nextFrame("handshake message 2", limit: Framing.maxHandshakeBodyLength))
-                let m3 = context.joinTicket.map { PairingPayload(identity: HandshakePayload(identity: context.identity), name: $0.name).encoded() }
-                try await send(try hs.writeMessage(m3 ?? mine))
-            } else {
-                let m1 = try hs.readMessage(try await nextFrame("handshake message 1", limit: Framing.maxHandshakeBodyLength))
-                guard m1.isEmpty else { throw SyncError(.handshakeFailed, "\(peer): handshake message 1 has a payload") }
-                try await send(try hs.writeMessage(mine))
-                theirs = try hs.readMessage(try await nextFrame("handshake message 3", limit: Framing.maxHandshakeBodyLength))
-            }
-        } catch let e as SyncError {
-            throw e
-        } catch {
-            let why = pairing != nil ? " (a pairing handshake fails here when the joiner does not hold the ticket's secret)" : ""
-            throw SyncError(.handshakeFailed, "\(peer): \(error)\(why)")
-        }
-        let device: DeviceID
-        let payload: HandshakePayload
-        var joinerName: String?
-        do {
-            if pairing != nil {
-                let p = try PairingPayload(decoding: theirs, context: "\(peer) pairing payload")
-                (payload, joinerName) = (p.identity, p.name)
-            } else {
-                payload = try HandshakePayload(decoding: theirs, context: "\(peer) handshake payload")
-            }
-            device = try payload.verifiedDevice(of: hs)
-        } catch {
-            throw SyncError(.handshakeFailed, "\(peer): \(error)")
-        }
-        let cipher = hs.transportCipher()
-        startOpening(cipher.opener)
-        /// Refusals after the handshake go to the peer encrypted, so only the ticket's holder reads them.
-        func refuse(_ e: SyncError) async throws -> Never {
-            let m = Message.error(ErrorMessage(code: .pairingRefused, text: String(decoding: e.message.utf8.prefix(1000), as: UTF8.self)))
-            try? await outbound.write(ByteBuffer(bytes: try Self.seal(m, cipher)))
-            throw e
-        }
-        if let (ticketID, refusal) = pairing {
-            if let refusal {
-                try await refuse(SyncError(.pairingRefused, "\(peer) (device \(device.short)) presented ticket \(Hex.encode(ticketID)): \(refusal)"))
-            }
-            do {
-                try context.pairingHook!.admit(ticketID, payload.ed25519PublicKey, joinerName!)
-            } catch let e as SyncError {
-                try await refuse(e)
-            } catch {
-                try await refuse(SyncError(.pairingRefused, "\(peer): could not admit device \(device.short): \(error)"))
-            }
-            context.logger.notice("paired", metadata: ["device": "\(device.short)", "name": "\(joinerName!)",
-                                                       "ticket": "\(Hex.encode(ticketID))"])
-        }
-        // Membership before a single library byte: a stranger gets only a closed connection.
-        let joining = context.joinTicket
-        let accepted = joining.map { $0.inviter == device } ?? context.isMember(device)
-        guard accepted else {
-            if let joining {
-                throw SyncError(.notMember, "\(peer) is device \(device.short), not \(joining.inviter.short) that issued the ticket")
-            }
-            throw SyncError(.notMember, "\(peer): device \(device.short) is not a member of the library")
-        }
-        let myHello = Message.hello(Hello(publicKey: context.identity.publicKey, library: context.catalog.syncLibrary.bytes,
-                                          epoch: context.epoch, policy: context.policy, software: context.software))
-        if role == .initiator { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello, cipher))) }
-        let hello: Hello
-        switch try await next("Hello", limit: Framing.defaultMaxBodyLength) {
-        case .message(.hello(let h)): hello = h
-        case .message(.error(let e)) where e.code == .pairingRefused:
-            throw SyncError(.pairingRefused, "\(peer) refused the ticket: \(e.text)")
-        case .message(.error(let e)):
-            throw SyncError(.closedByPeer, "\(peer) closed the session: \(e.code) \(e.text)")
-        case .message:
-            throw SyncError(.unexpectedMessage, "\(peer): first message is not a Hello")
-        case .undecodable(let e):
-            throw SyncError(.decryptFailed, "\(peer): Hello did not decode (\(e))")
-        case .undecryptable(let why):
-            throw SyncError(.decryptFailed, "\(peer): Hello did not decrypt (\(why))")
-        default:
-            throw SyncError(.handshakeFailed, "\(peer): a second preamble or handshake message instead of Hello")
-        }
-        let isMember: (DeviceID) -> Bool = joining.map { j in { $0 == j.inviter } } ?? context.isMember
-        let version = try SyncSession.check(peerHello: hello, handshakeKey: payload.ed25519PublicKey,
-                                            library: context.catalog.syncLibrary, isMember: isMember, peer: peer)
-        if role == .responder { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello, cipher))) }
-        return SecureChannel(cipher: cipher, peerDevice: device, peerHello: hello, version: version)
     }
 }

@@ -194,7 +194,7 @@ extension Simulation {
             }
             if let l = leaver, nodes[l].standing == .departed {
                 nodes[l].alive = true
-                if connect(nodes[l], n) == nil {
+                if handshakeAlone(nodes[l], n) == nil {
                     result.fail("membership: \(n.name) let the removed \(nodes[l].name) connect")
                 }
             }

@@ -21,39 +21,135 @@ extension Simulation {
               software: "hearth-sim")
     }
 
-    /// Opens a connection: Hellos through the codec, the membership check on both sides, then `.start`.
-    /// Returns the handshake error when either side refused.
+    /// Opens a connection from `a` (the initiator) to `b` and starts the real handshake on both
+    /// ends: preamble, Noise, pairing admission, the membership check and the Hellos travel over
+    /// the simulated link; each side's session starts once its handshake is done. A node with a
+    /// ticket and no membership yet connects as a joiner (XXpsk3); the founder answers pairing.
     @discardableResult
-    func connect(_ a: SimNode, _ b: SimNode) -> SyncError? {
+    func connect(_ a: SimNode, _ b: SimNode) -> Conn? {
         guard a.alive, b.alive, let ca = a.catalog, let cb = b.catalog, !partitioned(a.index, b.index),
               !connected(a.index, b.index) else { return nil }
-        do {
-            for (me, peer) in [(a, b), (b, a)] {
-                let decoded = try Message.decode(Message.hello(hello(peer)).encoded())
-                guard case .hello(let h) = decoded else {
-                    throw SyncError(.protocolViolation, "Hello did not decode as a Hello")
-                }
-                _ = try SyncSession.check(peerHello: h, handshakeKey: peer.identity.publicKey, library: library,
-                                          isMember: { self.admits(me, $0) }, peer: peer.name)
-            }
-        } catch let e as SyncError {
-            result.count(stat: "handshakeRefused")
-            trace.add("refuse \(now) \(a.name) \(b.name) \(e.code.rawValue)")
-            return e
-        } catch {
-            result.fail("Hello from \(a.name) or \(b.name) did not round-trip through the codec: \(error)")
-            return SyncError(.protocolViolation, "\(error)")
-        }
-        let c = Conn(id: nextConnID, ends: [a.index, b.index],
-                     sessions: [SyncSession(catalog: ca, chunks: a.chunks, config: config(a), peerName: b.name),
-                                SyncSession(catalog: cb, chunks: b.chunks, config: config(b), peerName: a.name)])
+        let id = nextConnID
         nextConnID += 1
+        let shakes = [Handshake(handshakeConfig(a, .initiator, peer: b, conn: id)),
+                      Handshake(handshakeConfig(b, .responder, peer: a, conn: id))]
+        let c = Conn(id: id, ends: [a.index, b.index],
+                     sessions: [SyncSession(catalog: ca, chunks: a.chunks, config: config(a), peerName: b.name),
+                                SyncSession(catalog: cb, chunks: b.chunks, config: config(b), peerName: a.name)],
+                     handshakes: shakes)
         conns.append(c)
         result.count(stat: "connections")
         trace.add("connect \(now) \(c.id) \(a.name) \(b.name)")
-        process(c, 0, c.sessions[0].handle(.start, now: now, wallMillis: nodeNow(a)))
-        if c.open { process(c, 1, c.sessions[1].handle(.start, now: now, wallMillis: nodeNow(b))) }
-        return nil
+        shake(c, 1, .start)
+        if c.open { shake(c, 0, .start) }
+        return c
+    }
+
+    func handshakeConfig(_ n: SimNode, _ role: HandshakeConfig.Role, peer: SimNode, conn: Int) -> HandshakeConfig {
+        // Fresh for every connection and side, derived from the seed without drawing from any of
+        // the run's random streams.
+        var w = Writer()
+        w.writeUInt64(seed)
+        w.writeUInt64(UInt64(conn))
+        w.writeUInt8(role == .initiator ? 0 : 1)
+        let ephemeral = try! NoiseKeyPair(secretKey: Blake2b.hash256(w.bytes).bytes)
+        let joining = role == .initiator && n.standing == .unpaired ? n.ticket : nil
+        let sim = UnownedSimulation(self)
+        let hook = role == .responder && n.index == 0 ? PairingHook(lookup: { sim.value.lookupTicket($0) },
+                                                                    admit: { try sim.value.admit($0, $1, $2) }) : nil
+        return HandshakeConfig(role: role, identity: n.identity, library: n.catalog!.syncLibrary, hello: hello(n),
+                               isMember: { [unowned self] in self.admits(n, $0) }, pairingHook: hook, joinTicket: joining,
+                               peerName: peer.name, ephemeral: ephemeral)
+    }
+
+    /// Feeds one side's handshake and carries out its effects: bytes onto the link (one delivery
+    /// per call, as one TCP write), the session's start once established, or the close.
+    func shake(_ c: Conn, _ side: Int, _ input: HandshakeInput) {
+        let effects = c.handshakes[side].handle(input, now: now)
+        var unit: [UInt8] = []
+        for e in effects {
+            switch e {
+            case .sendRaw(let bytes): unit += bytes
+            case .sendFrame(let body): unit += try! Framing.encode(body)
+            case .established(let o):
+                if !unit.isEmpty { transmit(c, from: side, bytes: unit) }
+                unit = []
+                established(c, side, o)
+            case .close(let err):
+                // What the refusing side wrote just before closing (a pairing refusal) still reaches the peer.
+                if !unit.isEmpty, c.open, !c.handshakes[1 - side].isEstablished {
+                    trace.add("last-words \(now) \(c.id) \(side) \(unit.count)")
+                    shakeBytes(c, 1 - side, unit)
+                }
+                unit = []
+                handshakeFailed(c, side, err)
+            }
+        }
+        if !unit.isEmpty, c.open { transmit(c, from: side, bytes: unit) }
+    }
+
+    func established(_ c: Conn, _ side: Int, _ o: HandshakeOutcome) {
+        let me = nodes[c.ends[side]], peer = nodes[c.ends[1 - side]]
+        trace.add("established \(now) \(c.id) \(side) v\(o.version)")
+        if o.pairing != nil, side == 0 {
+            // The joiner is in: it trusts the inviter until the member list arrives.
+            me.standing = .member
+            me.pairedWith = peer.device
+            me.ticket = nil
+            me.lastVV = (try? me.catalog?.versionVector()) ?? VersionVector()
+            result.count(fault: "lateJoin")
+            trace.add("join \(now) \(me.name)")
+        }
+        if me.standing == .departed || peer.standing == .departed {
+            result.fail("\(me.name) and \(peer.name) completed a handshake although one was removed from the library")
+        }
+        c.sessions[side] = SyncSession(catalog: me.catalog!, chunks: me.chunks, config: config(me), peerName: peer.name,
+                                       protocolVersion: o.version)
+        process(c, side, c.sessions[side].handle(.start, now: now, wallMillis: nodeNow(me)))
+    }
+
+    func handshakeFailed(_ c: Conn, _ side: Int, _ err: SyncError) {
+        let me = nodes[c.ends[side]]
+        result.count(stat: "handshakeRefused")
+        result.count(stat: "handshake.\(err.code.rawValue)")
+        trace.add("refuse \(now) \(c.id) \(me.name) \(err.code.rawValue)")
+        if side == 1, nodes[c.ends[0]].standing == .departed, err.code == .notMember {
+            // A removed device is turned away at admission, before it hears the library id.
+            result.count(stat: "removedRefused")
+        }
+        if side == 0, me.standing == .unpaired, err.code == .pairingRefused {
+            // The ticket is spent (used by a pairing whose connection broke): the person asks for a new one.
+            result.count(stat: "ticketRefused")
+            invite(me)
+        }
+        close(c, "\(me.name) refused: \(err.code.rawValue)")
+    }
+
+    /// Handshake bytes reach a side that is still shaking hands: the preamble (responder), then frames.
+    func shakeBytes(_ c: Conn, _ side: Int, _ bytes: [UInt8]) {
+        var rest = bytes[...]
+        if side == 1, !c.preambleRead {
+            do {
+                guard let (p, used) = try ConnectionPreamble.parse(Array(rest.prefix(ConnectionPreamble.maxLength))) else {
+                    shake(c, side, .ended("the preamble was cut short"))
+                    return
+                }
+                c.preambleRead = true
+                rest = rest.dropFirst(used)
+                shake(c, side, .preamble(p))
+            } catch {
+                shake(c, side, .ended("\(error)"))
+                return
+            }
+        }
+        var decoder = FrameDecoder(maxBodyLength: Framing.defaultMaxBodyLength, context: nodes[c.ends[1 - side]].name)
+        do {
+            let frames = try decoder.feed(rest)
+            try decoder.finish()
+            for f in frames where c.open && !c.handshakes[side].isEstablished { shake(c, side, .frame(f)) }
+        } catch {
+            shake(c, side, .ended("\(error)"))
+        }
     }
 
     func config(_ n: SimNode) -> SyncConfig {
@@ -97,14 +193,22 @@ extension Simulation {
     }
 
     /// Sends one message through the faulty network: loss, reset, delay, reordering, duplication.
+    /// Session messages travel in plaintext: the simulated links reorder and duplicate, which the
+    /// transport cipher's implicit nonces cannot survive (its handshake and Hellos are real).
     func transmit(_ c: Conn, from side: Int, _ m: Message) {
-        let bytes = m.encoded()
-        let to = 1 - side
         if options.bugs.dropOddBatches, side == 0, case .batches(let b) = m, let f = b.batches.first, f.firstSeq % 2 == 1 {
             return
         }
+        transmit(c, from: side, bytes: m.encoded())
+    }
+
+    /// Until the receiving side's handshake is done the link behaves like TCP (as the handshake
+    /// needs): in order, a loss resets the connection, nothing is duplicated.
+    func transmit(_ c: Conn, from side: Int, bytes: [UInt8]) {
+        let to = 1 - side
+        let tcpLike = options.tcpLike || !c.handshakes[to].isEstablished
         if !healing, netRandom.chance(plan.loss) {
-            if netRandom.chance(plan.lossResets) || options.tcpLike {
+            if netRandom.chance(plan.lossResets) || tcpLike {
                 result.count(fault: "connectionReset")
                 close(c, "reset")
             } else {
@@ -115,7 +219,7 @@ extension Simulation {
         let maxLatency = healing ? 50 : plan.maxLatency
         let latency = healing ? netRandom.int64(1...50) : netRandom.int64(plan.minLatency...plan.maxLatency)
         var arrival = now + latency
-        if !healing, netRandom.chance(plan.reorder), !options.tcpLike {
+        if !healing, netRandom.chance(plan.reorder), !tcpLike {
             arrival += netRandom.int64(1...(3 * maxLatency + 100))
             result.count(fault: "reorder")
         } else {
@@ -124,7 +228,7 @@ extension Simulation {
             c.lastArrival[to] = arrival
         }
         schedule(c, to, bytes, at: arrival)
-        if !healing, netRandom.chance(plan.duplication), !options.tcpLike {
+        if !healing, netRandom.chance(plan.duplication), !tcpLike {
             result.count(fault: "duplication")
             schedule(c, to, bytes, at: arrival + netRandom.int64(0...maxLatency))
         }
@@ -141,6 +245,10 @@ extension Simulation {
         guard n.alive else { return }
         trace.add("deliver \(now) \(cid) \(side) \(bytes.count)")
         trace.add(bytes: bytes)
+        guard c.handshakes[side].isEstablished else {
+            shakeBytes(c, side, bytes)
+            return
+        }
         let effects: [SyncEffect]
         do {
             let m = try Message.decode(bytes)
@@ -153,6 +261,7 @@ extension Simulation {
 
     /// Nothing in flight and every pair of active nodes connected with both sessions converged.
     func isQuiescent() -> Bool {
+        if nodes.contains(where: { $0.standing == .unpaired && $0.ticket != nil }) { return false }
         let live = active().filter(\.alive)
         for (i, a) in live.enumerated() {
             for b in live[(i + 1)...] {

@@ -215,15 +215,9 @@ extension Simulation {
     }
 
     func lateJoin() {
-        guard let j = joiner, nodes[j].standing == .unpaired, nodes[0].alive, !healing || partition == nil else { return }
-        do {
-            try pair(nodes[j])
-            nodes[j].lastVV = VersionVector()
-            result.count(fault: "lateJoin")
-            trace.add("join \(now) \(nodes[j].name)")
-        } catch {
-            result.count(stat: "joinPostponed")
-        }
+        guard let j = joiner, nodes[j].standing == .unpaired, nodes[j].ticket == nil, nodes[0].alive,
+              !healing || partition == nil else { return }
+        invite(nodes[j])
     }
 
     /// Removes the leaver once everyone holds all it wrote; it then writes once more, unaware.
@@ -252,6 +246,8 @@ extension Simulation {
             if let a = try lcat.assets(AssetFilter(scope: .all, limit: 1)).first {
                 history.forbidden.append(try lcat.commit([.setRating(a.id, 1)], now: nodeNow(nodes[l])))
             }
+            // Unaware, it calls the admin at once; the admin turns it away at admission.
+            connect(nodes[l], nodes[0])
         } catch {
             result.fail("leave of \(nodes[l].name) failed: \(error)")
         }
@@ -264,14 +260,9 @@ extension Simulation {
         healing = true
         partition = nil
         for n in nodes where !n.alive && n.standing != .departed { n.alive = true }
-        if let j = joiner, nodes[j].standing == .unpaired,
+        if let j = joiner, nodes[j].standing == .unpaired, nodes[j].ticket == nil,
            !options.joinAfterLeave || leaver.map({ nodes[$0].standing != .member }) ?? true {
-            do {
-                try pair(nodes[j])
-                result.count(fault: "lateJoin")
-            } catch {
-                result.fail("heal: \(error)")
-            }
+            invite(nodes[j])
         }
         // A restore of the admin from an older snapshot can drop a pairing that never left it; the
         // device is then locked out until someone pairs it again, which is what a person would do.

@@ -28,6 +28,8 @@ final class SimNode {
     var standing: Standing
     /// The admin this device paired with: trusted before the member list has arrived.
     var pairedWith: DeviceID?
+    /// A ticket to join with, while not yet a member.
+    var ticket: JoinTicket?
     /// Highest epoch this device ever wrote under (kept outside the database, like the device key).
     var epochHigh: UInt32 = 1
     var snapshot: [SignedBatch]?
@@ -50,13 +52,18 @@ final class Conn {
     let id: Int
     let ends: [Int]
     var sessions: [SyncSession]
+    /// Each end's handshake; its session starts once it is established.
+    var handshakes: [Handshake]
+    /// Whether the responder has read the initiator's preamble.
+    var preambleRead = false
     var lastArrival: [Int64] = [0, 0]
     var open = true
 
-    init(id: Int, ends: [Int], sessions: [SyncSession]) {
+    init(id: Int, ends: [Int], sessions: [SyncSession], handshakes: [Handshake]) {
         self.id = id
         self.ends = ends
         self.sessions = sessions
+        self.handshakes = handshakes
     }
 }
 
@@ -90,6 +97,9 @@ public final class Simulation {
     let joiner: Int?
     let leaver: Int?
     let syncTuning: (batchBytes: Int, idsPerRequest: Int, outstanding: Int)
+    /// The founder's ticket book (kept outside its database, like a node's tickets file).
+    var tickets: [[UInt8]: SimTicket] = [:]
+    var ticketsIssued = 0
 
     init(seed: UInt64, options: SimOptions) {
         var root = SimRandom(seed: seed)
@@ -250,10 +260,26 @@ public final class Simulation {
     func active() -> [SimNode] { nodes.filter { $0.standing == .member && $0.catalog != nil } }
 
     func tick(_ n: SimNode) {
-        guard n.alive, n.standing != .departed, let cat = n.catalog else { return }
+        guard n.alive, let cat = n.catalog else { return }
         for c in conns where c.open && c.ends.contains(n.index) {
             let side = c.ends[0] == n.index ? 0 : 1
-            process(c, side, c.sessions[side].handle(.tick, now: now, wallMillis: nodeNow(n)))
+            if c.handshakes[side].isEstablished {
+                process(c, side, c.sessions[side].handle(.tick, now: now, wallMillis: nodeNow(n)))
+            } else {
+                shake(c, side, .tick)
+            }
+        }
+        switch n.standing {
+        case .member: break
+        case .unpaired:
+            // A new device with a ticket calls the inviter until it is admitted.
+            if n.ticket != nil, healing || netRandom.chance(0.3) { connect(n, nodes[0]) }
+            return
+        case .departed:
+            // A removed device does not know it: now and then it calls the admin that removed it,
+            // which turns it away at admission.
+            if !admits(nodes[0], n.device), netRandom.chance(0.3) { connect(n, nodes[0]) }
+            return
         }
         do {
             let vv = try cat.versionVector()

@@ -35,18 +35,18 @@ struct ListeningTransportTests {
         var server = context(b, rb)
         server.listenPort = 0 // the port the server binds
         server.listenAddresses = ["nas.example:7480"]
-        let s = try await SyncServer.start(host: "127.0.0.1", port: 0, context: server)
-        defer { Task { await s.stop() } }
         var client = context(a, ra)
         client.listenPort = 4242
-        let summary = try await SyncClient.syncOnce(host: "127.0.0.1", port: s.port, context: client)
+        let (summary, port) = try await withServer(server) { (s: SyncServer) async throws in
+            (try await SyncClient.syncOnce(host: "127.0.0.1", port: s.port, context: client), s.port)
+        }
         #expect(summary.changesSent == 1, "Listening did not disturb the session")
         #expect(a.digest() == b.digest())
 
         let heardByA = ra.listening
         #expect(heardByA.count == 1)
         #expect(heardByA.first?.0 == b.identity.deviceID)
-        #expect(heardByA.first?.1 == ["127.0.0.1:\(s.port)", "nas.example:7480"])
+        #expect(heardByA.first?.1 == ["127.0.0.1:\(port)", "nas.example:7480"])
         // B hears A's Listening before A's Summary, so before A can converge.
         let heardByB = rb.listening
         #expect(heardByB.count == 1)
@@ -58,9 +58,9 @@ struct ListeningTransportTests {
         let n = family([("A", .everything), ("B", .everything)])
         let (a, b) = (n[0], n[1])
         let (ra, rb) = (Reports(), Reports())
-        let s = try await SyncServer.start(host: "127.0.0.1", port: 0, context: context(b, rb))
-        defer { Task { await s.stop() } }
-        _ = try await SyncClient.syncOnce(host: "127.0.0.1", port: s.port, context: context(a, ra))
+        _ = try await withServer(context(b, rb)) { (s: SyncServer) async throws in
+            try await SyncClient.syncOnce(host: "127.0.0.1", port: s.port, context: context(a, ra))
+        }
         #expect(ra.listening.isEmpty && rb.listening.isEmpty)
     }
 
