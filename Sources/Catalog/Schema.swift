@@ -8,12 +8,16 @@ import HearthCrypto
 /// Registers keep the winning stamp; `asset`, `album`, `member` are the
 /// materialized state the queries read, updated as each change is applied.
 enum Schema {
-    static let version = 2
+    /// 2: release 6847644's tables (`create`); 3: `DeferredChanges.createTables` on top.
+    static let version = DeferredChanges.schemaVersion
 
     static let assetFieldColumns = AssetField.allCases.map { "\($0.column)" }
 
+    /// The tables as release 6847644 made them (schema 2): later fields get their columns from
+    /// the step that introduced them.
     static func create(_ db: Database) throws {
-        let fieldCols = AssetField.allCases.map { "\($0.column) \(sqlType($0))" }.joined(separator: ", ")
+        let fieldCols = AssetField.allCases.filter { $0.format == CatalogFormat.base }
+            .map { "\($0.column) \(sqlType($0))" }.joined(separator: ", ")
         try db.execute(sql: """
             CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
             CREATE TABLE vv(device BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,

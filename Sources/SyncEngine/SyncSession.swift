@@ -75,6 +75,10 @@ public struct SyncSession {
     let config: SyncConfig
     /// How logs and errors name the peer.
     public let peerName: String
+    /// The protocol version negotiated with the peer (`ProtocolVersion.negotiate`). Towards a
+    /// version 1 peer the session offers, announces and sends only batches of payload version 2,
+    /// each origin up to its first batch of a later version.
+    public let protocolVersion: UInt16
 
     public internal(set) var summary = SyncSummary()
     public internal(set) var closed: SyncError?
@@ -82,6 +86,8 @@ public struct SyncSession {
 
     // Pull side: what we ask of the peer.
     var myVector = VersionVector()
+    /// What the peer is told we hold (Summary, Done): `myVector`, capped towards an older peer.
+    var offered = VersionVector()
     var peerSummary: VersionVector?
     var batchRequestOutstanding = false
     /// Chunk ids still to ask for (ascending); nil until computed for `wantedFor`.
@@ -128,15 +134,24 @@ public struct SyncSession {
     var lastSent: Int64 = 0
     var pingNonce: UInt64 = 0
 
-    public init(catalog: any SyncCatalog, chunks: any SyncChunkSource, config: SyncConfig, peerName: String) {
+    public init(catalog: any SyncCatalog, chunks: any SyncChunkSource, config: SyncConfig, peerName: String,
+                protocolVersion: UInt16 = MessageLimits.protocolVersion) {
         self.catalog = catalog
         self.chunks = chunks
         self.config = config
         self.peerName = peerName
+        self.protocolVersion = protocolVersion
     }
 
     /// True once both sides have said Done with this side's current vector.
-    public var isConverged: Bool { convergedAt != nil && convergedAt == myVector }
+    public var isConverged: Bool { convergedAt != nil && convergedAt == offered }
+
+    /// Reads the catalog's vector, and what of it the peer may be offered.
+    mutating func refreshVector() throws {
+        myVector = try catalog.syncVersionVector()
+        offered = protocolVersion >= ProtocolVersion.v2 ? myVector
+            : try catalog.syncVersionVector(forPeerProtocol: protocolVersion)
+    }
 
     /// Advances the session by one input. After a `.close` effect every input returns nothing.
     /// `now` is monotonic elapsed time in ms (idle timeout, pings; any origin); `wallMillis` is
@@ -151,7 +166,7 @@ public struct SyncSession {
                 precondition(!started, "session started twice")
                 started = true
                 lastReceived = now
-                myVector = try catalog.syncVersionVector()
+                try refreshVector()
                 announce(&out)
                 grant(config.creditWindow, &out)
             case .message(let m):
@@ -160,7 +175,7 @@ public struct SyncSession {
                 try receive(m, &out)
             case .localChange:
                 guard started else { return [] }
-                myVector = try catalog.syncVersionVector() // announced by `pump` if the peer lacks it
+                try refreshVector() // announced by `pump` if the peer lacks it
             case .tick:
                 guard started else { return [] }
                 if now - lastReceived >= config.idleTimeout {
@@ -211,7 +226,8 @@ extension SyncSession {
     /// Checks a peer's Hello against what the handshake proved and what we hold.
     /// Returns the protocol version the session speaks.
     public static func check(peerHello h: Hello, handshakeKey: [UInt8], library: LibraryID,
-                             isMember: (DeviceID) -> Bool, peer: String) throws(SyncError) -> UInt16 {
+                             isMember: (DeviceID) -> Bool, peer: String,
+                             localMaxVersion: UInt16 = MessageLimits.protocolVersion) throws(SyncError) -> UInt16 {
         guard constantTimeEqual(h.publicKey, handshakeKey) else {
             throw SyncError(.notMember, "\(peer): Hello names a key other than the one its handshake proved")
         }
@@ -221,9 +237,8 @@ extension SyncSession {
         guard isMember(DeviceID(publicKey: h.publicKey)) else {
             throw SyncError(.notMember, "\(peer): device \(DeviceID(publicKey: h.publicKey).short) is not a member of library \(library)")
         }
-        let version = min(h.protocolVersion, MessageLimits.protocolVersion)
-        guard version >= MessageLimits.minimumProtocolVersion else {
-            throw SyncError(.unsupportedVersion, "\(peer) speaks protocol \(h.protocolVersion); this node needs \(MessageLimits.minimumProtocolVersion)...\(MessageLimits.protocolVersion)")
+        guard let version = ProtocolVersion.negotiate(localMax: localMaxVersion, peer: h) else {
+            throw SyncError(.unsupportedVersion, "\(peer) speaks protocol \(h.protocolVersion); this node needs \(MessageLimits.minimumProtocolVersion)...\(localMaxVersion)")
         }
         return version
     }

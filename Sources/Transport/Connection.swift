@@ -265,7 +265,7 @@ struct Connection {
             catalog: context.catalog, chunks: context.chunks,
             config: SyncConfig(policy: context.policy, creditWindow: context.limits.creditWindow,
                                pingInterval: context.limits.idleTimeout / 4, idleTimeout: context.limits.idleTimeout),
-            peerName: "\(secure.peerDevice.short) at \(peerAddress)")
+            peerName: "\(secure.peerDevice.short) at \(peerAddress)", protocolVersion: secure.version)
         do {
             let s = try await drive(&session, secure: secure, events: &it, outbound: outbound, logger: logger,
                                     stopAtConvergence: stopAtConvergence, onCatalogChange: onCatalogChange, now: now)

@@ -17,7 +17,7 @@ extension Simulation {
     }
 
     func hello(_ n: SimNode) -> Hello {
-        Hello(publicKey: n.identity.publicKey, library: library.bytes, epoch: n.epochHigh, policy: n.policy,
+        Hello(protocolVersion: protocolMax(n), publicKey: n.identity.publicKey, library: library.bytes, epoch: n.epochHigh, policy: n.policy,
               software: "hearth-sim")
     }
 
@@ -27,14 +27,16 @@ extension Simulation {
     func connect(_ a: SimNode, _ b: SimNode) -> SyncError? {
         guard a.alive, b.alive, let ca = a.catalog, let cb = b.catalog, !partitioned(a.index, b.index),
               !connected(a.index, b.index) else { return nil }
+        var versions: [UInt16] = []
         do {
             for (me, peer) in [(a, b), (b, a)] {
                 let decoded = try Message.decode(Message.hello(hello(peer)).encoded())
                 guard case .hello(let h) = decoded else {
                     throw SyncError(.protocolViolation, "Hello did not decode as a Hello")
                 }
-                _ = try SyncSession.check(peerHello: h, handshakeKey: peer.identity.publicKey, library: library,
-                                          isMember: { self.admits(me, $0) }, peer: peer.name)
+                versions.append(try SyncSession.check(peerHello: h, handshakeKey: peer.identity.publicKey, library: library,
+                                                      isMember: { self.admits(me, $0) }, peer: peer.name,
+                                                      localMaxVersion: protocolMax(me)))
             }
         } catch let e as SyncError {
             result.count(stat: "handshakeRefused")
@@ -45,8 +47,10 @@ extension Simulation {
             return SyncError(.protocolViolation, "\(error)")
         }
         let c = Conn(id: nextConnID, ends: [a.index, b.index],
-                     sessions: [SyncSession(catalog: ca, chunks: a.chunks, config: config(a), peerName: b.name),
-                                SyncSession(catalog: cb, chunks: b.chunks, config: config(b), peerName: a.name)])
+                     sessions: [SyncSession(catalog: ca, chunks: a.chunks, config: config(a), peerName: b.name,
+                                            protocolVersion: versions[0]),
+                                SyncSession(catalog: cb, chunks: b.chunks, config: config(b), peerName: a.name,
+                                            protocolVersion: versions[1])])
         nextConnID += 1
         conns.append(c)
         result.count(stat: "connections")
