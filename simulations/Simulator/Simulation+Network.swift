@@ -104,6 +104,7 @@ extension Simulation {
     func transmit(_ c: Conn, from side: Int, _ m: Message) {
         let bytes = m.encoded()
         let to = 1 - side
+        checkOlderPeerCanRead(c, to: to, m)
         if options.bugs.dropOddBatches, side == 0, case .batches(let b) = m, let f = b.batches.first, f.firstSeq % 2 == 1 {
             return
         }

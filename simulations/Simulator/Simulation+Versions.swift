@@ -33,6 +33,15 @@ extension Simulation {
         return [.setField(id, .thumbhash, .text(Hex.encode(Array(h.prefix(12)))))]
     }
 
+    /// A node speaking protocol 1 refuses a payload version 3 batch (release 6847644 does): the
+    /// session must never send one on such a connection.
+    func checkOlderPeerCanRead(_ c: Conn, to: Int, _ m: Message) {
+        guard case .batches(let b) = m, c.sessions[to].protocolVersion < ProtocolVersion.v2,
+              let bad = b.batches.first(where: { $0.payload.first != 2 }) else { return }
+        result.fail("mixed versions: \(nodes[c.ends[1 - to]].name) sent \(nodes[c.ends[to]].name), which speaks protocol 1, "
+                    + "batch \(bad.device.hex.prefix(8))/\(bad.epoch) \(bad.firstSeq) with payload version \(bad.payload.first ?? 0)")
+    }
+
     /// At the first quiescence: older nodes hold what they may be given and show what they
     /// understand of it; then they are upgraded (opened at the current level, protocol 2).
     func checkOlderNodesAndUpgrade() {
