@@ -68,8 +68,8 @@ public final class Catalog: Sendable {
         try make(path: path, identity: identity, library: library, formatLevel: formatLevel)
     }
 
-    /// Opens an existing catalog file. A catalog of release 6847644 gains the tables this release
-    /// adds; one last opened at a lower format level applies the changes it kept and the new
+    /// Opens an existing catalog file, migrated to this build's schema (`CatalogMigrations`). One
+    /// last opened at a lower format level applies the changes it kept and the new
     /// level understands (see `DeferredChanges`). A catalog already opened at a higher level than
     /// `formatLevel` is refused: what it applied cannot be taken back.
     public static func open(path: String, identity: Identity,
@@ -77,11 +77,15 @@ public final class Catalog: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CatalogError(.database, "\(path): no catalog database there")
         }
-        let writer = try writerFor(path: path)
-        let (lib, dev): (Data?, Data?) = try writer.read { db in
-            guard try db.tableExists("meta") else { return (nil, nil) }
-            return (try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='library'"),
-                    try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='device'"))
+        let writer = try writerFor(path: path, existing: true)
+        let (lib, dev): (Data?, Data?)
+        do {
+            (lib, dev) = try writer.read { db in
+                (try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='library'"),
+                 try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='device'"))
+            }
+        } catch {
+            throw CatalogError(databaseError: error, label: path, action: "reading")
         }
         guard let lib, let libID = LibraryID(bytes: [UInt8](lib)) else {
             throw CatalogError(.database, "\(path): not a Hearth catalog (no library id)")
@@ -102,17 +106,10 @@ public final class Catalog: Sendable {
         return cat
     }
 
-    /// Brings an opened database to this build's schema and this catalog's format level.
+    /// Brings an opened (and migrated) database to this catalog's format level.
     private func prepare() throws {
         try guarded {
             try db.write { db in
-                let schema = try Meta.int(db, "schema")
-                if schema < DeferredChanges.schemaVersion {
-                    try DeferredChanges.createTables(db)
-                    try Meta.set(db, "schema", DeferredChanges.schemaVersion)
-                } else if schema > Int64(Schema.version) {
-                    throw CatalogError(.database, "\(label): catalog schema \(schema) is newer than this build's \(Schema.version)")
-                }
                 let stored = UInt16(clamping: max(try Meta.int(db, "format"), Int64(CatalogFormat.base)))
                 if stored > formatLevel {
                     throw CatalogError(.database, "\(label): catalog was opened at format level \(stored); it cannot "
@@ -131,7 +128,8 @@ public final class Catalog: Sendable {
         try guarded { try db.read { db in try DeferredChanges.count(db) } }
     }
 
-    private static func writerFor(path: String) throws -> any DatabaseWriter {
+    /// - Parameter existing: the file must already be a catalog (nothing is created in another database).
+    private static func writerFor(path: String, existing: Bool) throws -> any DatabaseWriter {
         var config = Configuration()
         // Other `hearth` processes (a running `hearth serve`) may hold the write lock for a moment.
         config.busyMode = .timeout(10)
@@ -141,10 +139,24 @@ public final class Catalog: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; "
                            + "PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY")
         }
+        let pool: DatabasePool
         do {
-            return try DatabasePool(path: path, configuration: config)
+            pool = try DatabasePool(path: path, configuration: config)
         } catch {
-            throw CatalogError(.database, "\(path): cannot open database: \(error)")
+            throw CatalogError(databaseError: error, label: path, action: "opening")
+        }
+        try migrate(pool, label: path, existing: existing)
+        return pool
+    }
+
+    /// Brings the database to this binary's schema (see `CatalogMigrations`).
+    private static func migrate(_ writer: any DatabaseWriter, label: String, existing: Bool) throws {
+        do {
+            try CatalogMigrations.migrate(writer, label: label, existing: existing)
+        } catch let e as CatalogError {
+            throw e
+        } catch {
+            throw CatalogError(databaseError: error, label: label, action: "upgrading")
         }
     }
 
@@ -154,18 +166,17 @@ public final class Catalog: Sendable {
             if FileManager.default.fileExists(atPath: path) {
                 throw CatalogError(.database, "\(path): a file already exists there; open it instead")
             }
-            writer = try writerFor(path: path)
+            writer = try writerFor(path: path, existing: false)
         } else {
             writer = try DatabaseQueue()
+            try migrate(writer, label: "in-memory catalog", existing: false)
         }
         let cat = Catalog(db: writer, label: path ?? "in-memory catalog", identity: identity, libraryID: library,
                           formatLevel: formatLevel)
         try cat.guarded {
             try writer.write { db in
-                try Schema.create(db)
-                try DeferredChanges.createTables(db)
                 let meta: [(String, DatabaseValueConvertible)] = [
-                    ("schema", Schema.version), ("library", Data(library.bytes)),
+                    ("library", Data(library.bytes)),
                     ("device", identity.deviceID.hash.data), ("epoch", 1), ("clock", 0),
                     ("format", Int64(formatLevel)),
                 ]
@@ -177,14 +188,15 @@ public final class Catalog: Sendable {
         return cat
     }
 
-    /// Runs `body`, turning database failures into a `CatalogError` that names the catalog.
+    /// Runs `body`, turning database failures into a `CatalogError` that names the catalog and
+    /// keeps SQLite's cause (busy, full, corrupt, read-only, I/O).
     func guarded<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let e as CatalogError {
             throw e
         } catch {
-            throw CatalogError(.database, "\(label): \(error)")
+            throw CatalogError(databaseError: error, label: label, action: "writing")
         }
     }
 

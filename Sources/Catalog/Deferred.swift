@@ -10,22 +10,6 @@ import HearthCrypto
 /// opened at a level that understands it: last-writer-wins registers and observed-remove sets
 /// give the same state whatever order changes apply in, so applying late is applying.
 enum DeferredChanges {
-    /// The schema step that adds the table, the column of the one format 2 field and each logged
-    /// batch's payload version (release 6847644 wrote version 2 only). A
-    /// catalog of release 6847644 (schema 2) gets it when first opened by this release.
-    static let schemaVersion = 3
-
-    static func createTables(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE deferred_change(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
-                hlc INTEGER NOT NULL, kind INTEGER NOT NULL, body BLOB NOT NULL,
-                PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
-            ALTER TABLE asset ADD COLUMN f_30 TEXT;
-            ALTER TABLE batch_log ADD COLUMN payload_version INTEGER NOT NULL DEFAULT 2;
-            CREATE INDEX batch_log_v3 ON batch_log(device, epoch, first_seq) WHERE payload_version > 2;
-            """)
-    }
-
     static func keep(_ db: Database, dot: Dot, hlc: UInt64, kind: UInt64, body: [UInt8]) throws {
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO deferred_change(dev, epoch, seq, hlc, kind, body) VALUES(?, ?, ?, ?, ?, ?)
