@@ -10,6 +10,12 @@
 /// encode it in `ByteWriter.op`/`ByteWriter.v3Body` and decode it in `ByteReader.op`/`v3Change`,
 /// add the table or column it needs by a new named migration, and apply it in `Applier`. Older
 /// nodes keep its changes and apply them when upgraded; nothing else changes.
+///
+/// One trap for a later observed-remove kind: `DeferredChanges.apply` applies kept changes in
+/// dot order, and `Applier.removeDots` takes a dot the version vector covers as an add already
+/// applied (so it does not remember it as removed). A kept remove applied before its kept add
+/// from another origin would then let the add reappear: such a kind must have its kept adds
+/// applied before its kept removes (or its removes remember every unmatched dot) on upgrade.
 public enum CatalogFormat {
     /// Kinds 1–11 and asset fields 1–29: what release 6847644 understands (payload version 2).
     public static let base: UInt16 = 1
