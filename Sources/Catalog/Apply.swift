@@ -309,6 +309,11 @@ final class Applier {
         try put.step()
         // The winning edit shows whatever import it follows (see `importAsset`); without an
         // import yet, the import applies the register when it arrives.
+        try writeColumn(id, f, v)
+    }
+
+    /// Sets a field's column in `asset` (and the state or sort key it decides), when the asset exists.
+    func writeColumn(_ id: Hash256, _ f: AssetField, _ v: FieldValue) throws {
         var importHLC: UInt64? = nil
         if f == .takenAt {
             var imp = RawBinder(try statement(.importHLC), db)

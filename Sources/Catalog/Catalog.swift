@@ -23,14 +23,20 @@ public final class Catalog: Sendable {
     let label: String
     public let identity: Identity
     public let libraryID: LibraryID
+    /// The catalog format level this replica understands (`CatalogFormat`): changes above it
+    /// are kept, not applied, and local edits above it are refused. Lower than
+    /// `CatalogFormat.current` only to run an older node with this code (tests, the simulator).
+    public let formatLevel: UInt16
 
     public var device: DeviceID { identity.deviceID }
 
-    private init(db: any DatabaseWriter, label: String, identity: Identity, libraryID: LibraryID) {
+    private init(db: any DatabaseWriter, label: String, identity: Identity, libraryID: LibraryID, formatLevel: UInt16) {
+        precondition((CatalogFormat.base...CatalogFormat.current).contains(formatLevel), "unknown catalog format level")
         self.db = db
         self.label = label
         self.identity = identity
         self.libraryID = libraryID
+        self.formatLevel = formatLevel
     }
 
     /// The library id a founding key and nonce give: the first 16 bytes of BLAKE2b-256(publicKey ‖ nonce).
@@ -42,13 +48,13 @@ public final class Catalog: Sendable {
     /// records the founder's key and `nonce` (16 random bytes), so anyone can check the library id.
     /// - Parameter path: a database file, or nil for an in-memory catalog.
     public static func create(path: String?, identity: Identity, personName: String, nonce: [UInt8],
-                              now: Int64) throws -> Catalog {
+                              now: Int64, formatLevel: UInt16 = CatalogFormat.current) throws -> Catalog {
         precondition(nonce.count == 16, "nonce must be 16 bytes")
         guard !personName.isEmpty, personName.utf8.count <= Limits.nameBytes else {
             throw CatalogError(.invalidEdit, "person name must be 1...\(Limits.nameBytes) bytes")
         }
         let lib = libraryID(founder: identity.publicKey, nonce: nonce)
-        let cat = try make(path: path, identity: identity, library: lib, fresh: true)
+        let cat = try make(path: path, identity: identity, library: lib, formatLevel: formatLevel)
         let ops: [Op] = [.genesis(nonce: nonce, publicKey: identity.publicKey),
                          .memberPut(publicKey: identity.publicKey, name: personName, role: .admin)]
         try cat.guarded { try cat.db.write { db in _ = try cat.commitOps(db, ops, now: now) } }
@@ -57,12 +63,17 @@ public final class Catalog: Sendable {
 
     /// A fresh replica that knows only the library id; it fills through `applyRemote`, starting
     /// with the genesis batch (verified against the id) and the batch that made this device a member.
-    public static func join(path: String?, library: LibraryID, identity: Identity) throws -> Catalog {
-        try make(path: path, identity: identity, library: library, fresh: true)
+    public static func join(path: String?, library: LibraryID, identity: Identity,
+                            formatLevel: UInt16 = CatalogFormat.current) throws -> Catalog {
+        try make(path: path, identity: identity, library: library, formatLevel: formatLevel)
     }
 
-    /// Opens an existing catalog file.
-    public static func open(path: String, identity: Identity) throws -> Catalog {
+    /// Opens an existing catalog file, migrated to this build's schema (`CatalogMigrations`). One
+    /// last opened at a lower format level applies the changes it kept and the new
+    /// level understands (see `DeferredChanges`). A catalog already opened at a higher level than
+    /// `formatLevel` is refused: what it applied cannot be taken back.
+    public static func open(path: String, identity: Identity,
+                            formatLevel: UInt16 = CatalogFormat.current) throws -> Catalog {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CatalogError(.database, "\(path): no catalog database there")
         }
@@ -82,7 +93,39 @@ public final class Catalog: Sendable {
         guard dev.map({ [UInt8]($0) }) == identity.deviceID.hash.bytes else {
             throw CatalogError(.notPermitted, "\(path): catalog belongs to another device identity")
         }
-        return Catalog(db: writer, label: path, identity: identity, libraryID: libID)
+        let cat = Catalog(db: writer, label: path, identity: identity, libraryID: libID, formatLevel: formatLevel)
+        try cat.prepare()
+        return cat
+    }
+
+    /// This catalog opened at a higher format level (an upgrade in place, as `open` does for a
+    /// file): the kept changes the new level understands are applied.
+    public func upgraded(to level: UInt16) throws -> Catalog {
+        let cat = Catalog(db: db, label: label, identity: identity, libraryID: libraryID, formatLevel: level)
+        try cat.prepare()
+        return cat
+    }
+
+    /// Brings an opened (and migrated) database to this catalog's format level.
+    private func prepare() throws {
+        try guarded {
+            try db.write { db in
+                let stored = UInt16(clamping: max(try Meta.int(db, "format"), Int64(CatalogFormat.base)))
+                if stored > formatLevel {
+                    throw CatalogError(.database, "\(label): catalog was opened at format level \(stored); it cannot "
+                                       + "be opened at \(formatLevel)")
+                }
+                if stored < formatLevel {
+                    _ = try DeferredChanges.apply(db, level: formatLevel)
+                    try Meta.set(db, "format", Int64(formatLevel))
+                }
+            }
+        }
+    }
+
+    /// Changes held but not understood at this catalog's format level (see `DeferredChanges`).
+    public func deferredChangeCount() throws -> Int {
+        try guarded { try db.read { db in try DeferredChanges.count(db) } }
     }
 
     /// - Parameter existing: the file must already be a catalog (nothing is created in another database).
@@ -117,7 +160,7 @@ public final class Catalog: Sendable {
         }
     }
 
-    private static func make(path: String?, identity: Identity, library: LibraryID, fresh: Bool) throws -> Catalog {
+    private static func make(path: String?, identity: Identity, library: LibraryID, formatLevel: UInt16) throws -> Catalog {
         let writer: any DatabaseWriter
         if let path {
             if FileManager.default.fileExists(atPath: path) {
@@ -128,12 +171,14 @@ public final class Catalog: Sendable {
             writer = try DatabaseQueue()
             try migrate(writer, label: "in-memory catalog", existing: false)
         }
-        let cat = Catalog(db: writer, label: path ?? "in-memory catalog", identity: identity, libraryID: library)
+        let cat = Catalog(db: writer, label: path ?? "in-memory catalog", identity: identity, libraryID: library,
+                          formatLevel: formatLevel)
         try cat.guarded {
             try writer.write { db in
                 let meta: [(String, DatabaseValueConvertible)] = [
                     ("library", Data(library.bytes)),
                     ("device", identity.deviceID.hash.data), ("epoch", 1), ("clock", 0),
+                    ("format", Int64(formatLevel)),
                 ]
                 for (k, v) in meta {
                     try db.execute(sql: "INSERT INTO meta(key, value) VALUES(?, ?)", arguments: [k, v])
@@ -192,7 +237,7 @@ public final class Catalog: Sendable {
                     throw CatalogError(.notPermitted,
                                        "this device (\(device.short)) is not a member allowed to write to library \(libraryID)")
                 }
-                let builder = EditBuilder(db: db, role: role, now: now)
+                let builder = EditBuilder(db: db, role: role, now: now, formatLevel: formatLevel)
                 return try commitOps(db, edits.count, now: now) { i in try builder.op(for: edits[i]) }
             }
         }
@@ -305,9 +350,25 @@ enum VV {
 enum BatchLog {
     static func insert(_ db: Database, _ b: SignedBatch, members: Bool) throws {
         try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO batch_log(device, epoch, first_seq, last_seq, members, payload, signature)
-            VALUES(?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO batch_log(device, epoch, first_seq, last_seq, members, payload, signature,
+                payload_version) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [b.origin.device.hash.data, Int64(b.origin.epoch), sql(b.firstSeq),
-                                     sql(b.lastSeq), members, Data(b.payload), Data(b.signature)])
+                                     sql(b.lastSeq), members, Data(b.payload), Data(b.signature),
+                                     Int64(b.payload.first ?? 0)])
+    }
+
+    /// For each origin with a logged batch whose payload version is above `maxPayloadVersion`,
+    /// the last sequence number before the first such batch: what a peer that accepts only
+    /// versions up to `maxPayloadVersion` may be given of that origin (a contiguous prefix).
+    static func caps(_ db: Database, maxPayloadVersion: UInt8) throws -> [Origin: UInt64] {
+        var out: [Origin: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT device, epoch, MIN(first_seq) FROM batch_log WHERE payload_version > 2 AND payload_version > ?
+            GROUP BY device, epoch
+            """, arguments: [Int64(maxPayloadVersion)]) {
+            guard let h = (row[0] as Data).hash256 else { continue }
+            out[Origin(device: DeviceID(hash: h), epoch: UInt32(truncatingIfNeeded: row[1] as Int64))] = unsql(row[2]) - 1
+        }
+        return out
     }
 }

@@ -11,6 +11,12 @@ enum Limits {
     static let observedDots = 1 << 16
     /// Origins (device epochs) that wrote membership changes, named in one batch's context.
     static let contextOrigins = 1 << 12
+    static let thumbhashBytes = 128
+    /// Fields in one import (known and unknown ones together), in payload version 3.
+    static let importFields = 256
+    /// Highest change kind and field number a version 3 payload may name.
+    static let maxKind: UInt64 = 1 << 32 - 1
+    static let maxFieldID: UInt64 = 1 << 16 - 1
 }
 
 /// Appends the canonical binary forms: LEB128 varints, fixed-width big-endian where noted.
@@ -187,7 +193,11 @@ func validate(_ field: AssetField, _ value: FieldValue) -> String? {
         default: ok = d.isFinite
         }
     case (.text, .text(let s)):
-        if field == .type { ok = s == "image" || s == "video" } else { ok = s.utf8.count <= Limits.textBytes }
+        switch field {
+        case .type: ok = s == "image" || s == "video"
+        case .thumbhash: ok = !s.isEmpty && s.utf8.count <= Limits.thumbhashBytes
+        default: ok = s.utf8.count <= Limits.textBytes
+        }
     case (.bool, .bool), (.takenAt, .takenAt), (.object, .object), (.range, .range): ok = true
     default: ok = false
     }

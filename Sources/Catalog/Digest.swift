@@ -6,7 +6,12 @@ extension Catalog {
     /// BLAKE2b-256 over the visible state in canonical order: members, assets (fields, names, tags),
     /// purged ids, albums with their assets. Equal on two replicas exactly when what they show is equal,
     /// whatever order the batches arrived in; clocks and the batch log are left out.
-    public func digest() throws -> Hash256 {
+    ///
+    /// Fields of format level 1 are hashed in field order, as release 6847644 hashes them; a
+    /// field of a later level adds its id and value when set, so a library that uses none of them
+    /// keeps its digest. `format` leaves out fields above it: two nodes of different levels
+    /// compare what both understand with `digest(format: lower level)`.
+    public func digest(format: UInt16 = CatalogFormat.current) throws -> Hash256 {
         try guarded {
             try db.read { db in
                 var h = Blake2b()
@@ -43,8 +48,15 @@ extension Catalog {
                     w.string(r[extra + 1] ?? "")
                     w.raw([UInt8](r[2] as Data))
                     w.data([UInt8](r[3] as Data))
-                    for (i, f) in AssetField.allCases.enumerated() {
+                    for (i, f) in AssetField.allCases.enumerated() where f.format == CatalogFormat.base {
                         w.value(Schema.value(f, r[5 + i] as DatabaseValue))
+                    }
+                    for (i, f) in AssetField.allCases.enumerated() where f.format > CatalogFormat.base && f.format <= format {
+                        let v = Schema.value(f, r[5 + i] as DatabaseValue)
+                        if v != .null {
+                            w.varint(UInt64(f.rawValue))
+                            w.value(v)
+                        }
                     }
                     if w.bytes.count >= 1 << 16 { h.update(w.bytes); w.bytes.removeAll(keepingCapacity: true) }
                 }

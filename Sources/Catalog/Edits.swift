@@ -31,8 +31,17 @@ struct EditBuilder {
     let db: Database
     let role: Role
     let now: Int64
+    let formatLevel: UInt16
 
     func op(for edit: Edit) throws -> Op {
+        let op = try makeOp(for: edit)
+        guard op.format <= formatLevel else {
+            throw CatalogError(.invalidEdit, "this node understands catalog format \(formatLevel); the edit needs \(op.format)")
+        }
+        return op
+    }
+
+    private func makeOp(for edit: Edit) throws -> Op {
         switch edit {
         case .importAsset(let imp):
             guard !imp.fileName.isEmpty, imp.fileName.utf8.count <= Limits.nameBytes else {

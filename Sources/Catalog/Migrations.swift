@@ -30,6 +30,8 @@ enum CatalogMigrations {
     /// The catalog schema migrations, oldest first. Append only.
     static let all: [(name: String, migrate: @Sendable (Database) throws -> Void)] = [
         ("v2-release-6847644", v2Initial),
+        ("v3-deferred-change", v3DeferredChange),
+        ("v4-thumbhash", v4Thumbhash),
     ]
 
     /// The schema version this binary writes: version 2 is release 6847644's schema, and each
@@ -161,5 +163,24 @@ enum CatalogMigrations {
             CREATE TABLE removed_dot(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
                 PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
             """)
+    }
+
+    /// Schema 3: changes a node holds but does not understand at its format level, kept until
+    /// it does (`DeferredChanges`), and each logged batch's payload version, so that a peer
+    /// speaking protocol 1 is offered each origin only up to its first version 3 batch (release
+    /// 6847644 wrote version 2 only, hence the default).
+    static func v3DeferredChange(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE deferred_change(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                hlc INTEGER NOT NULL, kind INTEGER NOT NULL, body BLOB NOT NULL,
+                PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
+            ALTER TABLE batch_log ADD COLUMN payload_version INTEGER NOT NULL DEFAULT 2;
+            CREATE INDEX batch_log_v3 ON batch_log(device, epoch, first_seq) WHERE payload_version > 2;
+            """)
+    }
+
+    /// Schema 4: asset field 30, `thumbhash` (catalog format level 2).
+    static func v4Thumbhash(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE asset ADD COLUMN f_30 TEXT")
     }
 }

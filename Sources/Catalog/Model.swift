@@ -99,6 +99,9 @@ public enum AssetField: UInt8, Sendable, CaseIterable {
     case fNumber, exposureTime, iso, focalLength, durationSeconds, projection
     case motion, motionVideo, motionRange, description, rating, favorite, archived, trashedAt
     case thumbnail, preview
+    /// A ThumbHash of the image (base64, at most 128 bytes): a placeholder to show before the
+    /// thumbnail arrives. Catalog format 2: release 6847644 does not know it.
+    case thumbhash
 
     enum Kind { case int, double, text, bool, takenAt, object, range }
 
@@ -106,7 +109,7 @@ public enum AssetField: UInt8, Sendable, CaseIterable {
         switch self {
         case .bytes, .width, .height, .orientation, .iso, .rating, .trashedAt: .int
         case .latitude, .longitude, .altitude, .fNumber, .exposureTime, .focalLength, .durationSeconds: .double
-        case .mimeType, .type, .make, .model, .lens, .projection, .description: .text
+        case .mimeType, .type, .make, .model, .lens, .projection, .description, .thumbhash: .text
         case .motion, .favorite, .archived: .bool
         case .takenAt: .takenAt
         case .motionVideo, .thumbnail, .preview: .object
@@ -198,6 +201,7 @@ public struct Asset: Hashable, Sendable {
     public var trashedAt: Int64? { value(.trashedAt).int }
     public var thumbnail: ObjectRef? { value(.thumbnail).object }
     public var preview: ObjectRef? { value(.preview).object }
+    public var thumbhash: String? { value(.thumbhash).text }
 }
 
 /// An album as the catalog shows it.
@@ -303,6 +307,9 @@ public struct ApplyReport: Sendable {
     public var pending = 0
     /// Batches dropped because the pending pool was full; they will be requested again.
     public var dropped = 0
+    /// Changes of the applied batches this catalog does not understand at its format level:
+    /// kept, counted and relayed, and applied when the catalog is opened at a higher level.
+    public var deferred = 0
     /// Batches refused, with the reason; nothing of them reached the catalog.
     public var rejected: [(origin: Origin, firstSeq: UInt64, reason: CatalogError)] = []
 

@@ -85,32 +85,81 @@ enum HLC {
     }
 }
 
-/// A decoded payload: version 2, base clock, the author's membership context, then the changes.
+/// One change of a decoded payload: understood and applied now, or kept for a later upgrade.
+enum Change {
+    case known(Op)
+    /// A change of a kind, or writing a field, above this node's format level (or unknown to this
+    /// build): its kind and body as a version 3 payload carries them. It is stored, counted and
+    /// relayed (inside its batch) and applied once the node is opened at a level that knows it.
+    case unknown(kind: UInt64, body: [UInt8])
+    /// An import that also carries fields above this node's level: `op` holds the fields it
+    /// understands and applies now; the whole body is kept so that an upgrade applies the rest.
+    case partial(Op, body: [UInt8])
+
+    /// The part applied now.
+    var op: Op? {
+        switch self {
+        case .known(let op), .partial(let op, _): op
+        case .unknown: nil
+        }
+    }
+
+    var touchesMembers: Bool {
+        switch self {
+        case .known(let op), .partial(let op, _): op.touchesMembers
+        case .unknown(let kind, _): CatalogFormat.membershipKinds.contains(kind)
+        }
+    }
+}
+
+/// A decoded payload: version (2 or 3), base clock, the author's membership context, then the changes.
 ///
 /// The context lists, for every origin that had written membership changes the author held
 /// when it committed, the highest sequence number of such a change (sorted by origin, each
 /// seq > 0). A receiver authorizes the batch against the membership those changes make (see
 /// `Membership`), so the verdict is the same on every node whatever order batches arrive in.
+///
+/// Version 2 (release 6847644) writes each change as a kind byte and its fields, which a reader
+/// must understand to find the next change. Version 3 writes each change as kind, byte length
+/// and body, and each field of an import as field id, byte length and value, so that a reader
+/// skips (and keeps) what it does not understand. A writer uses version 2 whenever every change
+/// is of format level 1, so that nodes of that release keep syncing; version 3 otherwise.
 struct Payload {
-    static let version: UInt8 = 2
+    static let v2: UInt8 = 2
+    static let v3: UInt8 = 3
     var hlc: UInt64
     var context: [(origin: Origin, seq: UInt64)]
-    var ops: [Op]
+    var changes: [Change]
 
     init(hlc: UInt64, context: [(origin: Origin, seq: UInt64)] = [], ops: [Op]) {
+        self.init(hlc: hlc, context: context, changes: ops.map { .known($0) })
+    }
+
+    init(hlc: UInt64, context: [(origin: Origin, seq: UInt64)] = [], changes: [Change]) {
         self.hlc = hlc
         self.context = context
-        self.ops = ops
+        self.changes = changes
     }
+
+    /// The changes understood (the known part of a partial import included); tests and the
+    /// writer's own batches, where nothing is unknown, read this.
+    var ops: [Op] { changes.compactMap(\.op) }
 
     /// The context as a version vector (origins it does not name map to 0).
     var contextVector: VersionVector {
         VersionVector(Dictionary(context.map { ($0.origin, $0.seq) }, uniquingKeysWith: max))
     }
 
+    /// 2 when every change is of format level 1, else 3.
+    var version: UInt8 {
+        changes.allSatisfy { if case .known(let op) = $0 { op.format <= CatalogFormat.base } else { false } }
+            ? Self.v2 : Self.v3
+    }
+
     func encode() -> [UInt8] {
+        let v = version
         var w = ByteWriter()
-        w.u8(Self.version)
+        w.u8(v)
         w.varint(hlc)
         w.varint(UInt64(context.count))
         for e in context {
@@ -118,10 +167,29 @@ struct Payload {
             w.varint(UInt64(e.origin.epoch))
             w.varint(e.seq)
         }
-        w.varint(UInt64(ops.count))
-        for op in ops { w.op(op) }
+        w.varint(UInt64(changes.count))
+        for c in changes {
+            if v == Self.v2, case .known(let op) = c {
+                w.op(op)
+                continue
+            }
+            switch c {
+            case .known(let op):
+                w.varint(op.kind)
+                w.data(ByteWriter.v3Body(op))
+            case .unknown(let kind, let body):
+                w.varint(kind)
+                w.data(body)
+            case .partial(let op, let body):
+                w.varint(op.kind)
+                w.data(body)
+            }
+        }
         return w.bytes
     }
+
+    /// The payload version of an encoded payload (its first byte), nil when empty.
+    static func version(of bytes: [UInt8]) -> UInt8? { bytes.first }
 
     /// Only the membership context of an encoded payload, checked as `decode` checks it (nil if
     /// the header does not parse); the changes are not read.
@@ -131,9 +199,10 @@ struct Payload {
     }
 
     /// Version, base clock and membership context: everything before the changes.
-    private static func readHeader(_ r: inout ByteReader) throws -> (hlc: UInt64, context: [(origin: Origin, seq: UInt64)]) {
+    private static func readHeader(_ r: inout ByteReader) throws
+        -> (version: UInt8, hlc: UInt64, context: [(origin: Origin, seq: UInt64)]) {
         let v = try r.u8()
-        guard v == version else { throw ByteReader.fail("unsupported version \(v)") }
+        guard v == v2 || v == v3 else { throw ByteReader.fail("unsupported version \(v)") }
         let hlc = try r.varint()
         let m = try r.count(max: Limits.contextOrigins, "context origin")
         guard m <= (r.bytes.count - r.pos) / 34 else { throw ByteReader.fail("truncated context") }
@@ -147,21 +216,37 @@ struct Payload {
             }
             context.append((d.origin, d.seq))
         }
-        return (hlc, context)
+        return (v, hlc, context)
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> Payload {
+    /// Decodes a payload for a node that understands format levels up to `level`. Changes above
+    /// it come back as `.unknown` or `.partial`; a payload that does not parse (a bad header,
+    /// lengths that do not fit, a known change with a bad body, trailing bytes) throws.
+    static func decode(_ bytes: [UInt8], level: UInt16 = CatalogFormat.current) throws -> Payload {
         guard bytes.count <= Limits.payloadBytes else { throw ByteReader.fail("payload larger than 32 MiB") }
         var r = ByteReader(bytes)
-        let (hlc, context) = try readHeader(&r)
+        let (version, hlc, context) = try readHeader(&r)
         let n = try r.count(max: Limits.opsPerBatch, "change")
         guard n > 0, n <= bytes.count else { throw ByteReader.fail("change count \(n) does not fit the payload") }
         guard hlc <= UInt64.max - UInt64(n) else { throw ByteReader.fail("clock overflow") }
-        var ops = [Op]()
-        ops.reserveCapacity(n)
-        for _ in 0..<n { ops.append(try r.op()) }
+        var changes = [Change]()
+        changes.reserveCapacity(n)
+        for _ in 0..<n {
+            if version == v2 {
+                let op = try r.op()
+                guard op.format <= CatalogFormat.base else {
+                    throw ByteReader.fail("a version 2 payload carries a change of format \(op.format)")
+                }
+                changes.append(.known(op))
+            } else {
+                let kind = try r.varint()
+                guard kind >= 1, kind <= Limits.maxKind else { throw ByteReader.fail("change kind \(kind) out of range") }
+                let body = try r.data(max: Limits.payloadBytes)
+                changes.append(try ByteReader.v3Change(kind: kind, body: body, level: level))
+            }
+        }
         guard r.atEnd else { throw ByteReader.fail("trailing bytes") }
-        return Payload(hlc: hlc, context: context, ops: ops)
+        return Payload(hlc: hlc, context: context, changes: changes)
     }
 }
 
@@ -188,6 +273,28 @@ extension ByteWriter {
             for d in dots { dot(d) }
         }
     }
+
+    /// A change's body in payload version 3 (what follows its kind and length). An import's
+    /// fields are each field id (varint), value length (varint) and value; a field edit names its
+    /// field as a varint; every other kind's body is its version 2 encoding without the kind byte.
+    static func v3Body(_ op: Op) -> [UInt8] {
+        var w = ByteWriter()
+        switch op {
+        case .importAsset(let id, let name, let original, let fields):
+            w.hash(id); w.string(name); w.object(original)
+            w.varint(UInt64(fields.count))
+            for (f, v) in fields {
+                w.varint(UInt64(f.rawValue))
+                w.data(Schema.encodeValue(v))
+            }
+        case .setField(let id, let f, let v):
+            w.hash(id); w.varint(UInt64(f.rawValue)); w.value(v)
+        default:
+            w.op(op)
+            w.bytes.removeFirst()
+        }
+        return w.bytes
+    }
 }
 
 extension ByteReader {
@@ -213,8 +320,11 @@ extension ByteReader {
         return t
     }
 
-    mutating func op() throws -> Op {
-        switch try u8() {
+    mutating func op() throws -> Op { try opBody(UInt64(try u8())) }
+
+    /// A change of kind `kind` (1...11) as version 2 writes it after the kind byte.
+    mutating func opBody(_ kind: UInt64) throws -> Op {
+        switch kind {
         case 1: return .genesis(nonce: try raw(16), publicKey: try raw(32))
         case 2:
             let pk = try raw(32)
@@ -254,6 +364,59 @@ extension ByteReader {
         case 11: return .tagRemove(try hash(), try tag(), observed: try dots())
         case let t: throw Self.fail("unknown change type \(t)")
         }
+    }
+
+    /// One version 3 change, for a node at format `level`: known when its kind and every field it
+    /// names are at most `level`; partial for an import with fields above it; unknown otherwise.
+    /// A kind this node knows whose body does not parse exactly throws.
+    static func v3Change(kind: UInt64, body: [UInt8], level: UInt16) throws -> Change {
+        guard let kindLevel = CatalogFormat.level(kind: kind), kindLevel <= level else {
+            return .unknown(kind: kind, body: body)
+        }
+        var r = ByteReader(body)
+        let change: Change
+        switch kind {
+        case 4:
+            let id = try r.hash()
+            let name = try r.string(max: Limits.nameBytes)
+            let original = try r.object()
+            let n = try r.count(max: Limits.importFields, "field")
+            var fields = [(AssetField, FieldValue)]()
+            var skipped = false
+            var last: UInt64 = 0
+            for _ in 0..<n {
+                let fid = try r.varint()
+                guard fid >= 1, fid <= Limits.maxFieldID else { throw Self.fail("field id \(fid) out of range") }
+                guard fid > last else { throw Self.fail("import fields not in strictly ascending order") }
+                last = fid
+                let raw = try r.data(max: Limits.payloadBytes)
+                guard let f = AssetField(rawValue: UInt8(truncatingIfNeeded: fid)), fid <= 255, f.format <= level else {
+                    skipped = true
+                    continue
+                }
+                var vr = ByteReader(raw)
+                let v = try vr.value()
+                guard vr.atEnd else { throw Self.fail("trailing bytes in the value of field \(f)") }
+                if let problem = validate(f, v) { throw Self.fail(problem) }
+                fields.append((f, v))
+            }
+            let op = Op.importAsset(id: id, fileName: name, original: original, fields: fields)
+            change = skipped ? .partial(op, body: body) : .known(op)
+        case 5:
+            let id = try r.hash()
+            let fid = try r.varint()
+            guard fid >= 1, fid <= Limits.maxFieldID else { throw Self.fail("field id \(fid) out of range") }
+            guard let f = AssetField(rawValue: UInt8(truncatingIfNeeded: fid)), fid <= 255, f.format <= level else {
+                return .unknown(kind: kind, body: body)
+            }
+            let v = try r.value()
+            if let problem = validate(f, v) { throw Self.fail(problem) }
+            change = .known(.setField(id, f, v))
+        default:
+            change = .known(try r.opBody(kind))
+        }
+        guard r.atEnd else { throw Self.fail("trailing bytes in a change of kind \(kind)") }
+        return change
     }
 }
 

@@ -12,6 +12,9 @@ extension Catalog {
     /// pending pool. Each is verified (signature, payload, and its author's membership and role in
     /// the context it was written in, see `Membership`) before any of it is applied; a bad batch is
     /// rejected with a reason and leaves no trace. The verdict on a batch is the same on every node.
+    /// Changes above this catalog's format level are verified with their batch, stored, counted
+    /// in the version vector and kept in `deferred_change` until the catalog is opened at a level
+    /// that understands them (see `CatalogFormat`).
     @discardableResult
     public func applyRemote(_ batches: [SignedBatch], now: Int64) throws -> ApplyReport {
         try guarded {
@@ -25,15 +28,21 @@ extension Catalog {
     /// The batches a node with version vector `vv` lacks, in an order it can apply in one pass:
     /// origins that changed the member list first, each origin's batches by sequence. Stops once
     /// `maxBytes` of payload is reached (always returns at least one batch when any is missing).
-    public func batches(missingFrom vv: VersionVector, maxBytes: Int = .max) throws -> [SignedBatch] {
+    ///
+    /// With `maxPayloadVersion` 2 (a peer speaking protocol 1), each origin's batches stop before
+    /// its first batch of payload version 3, so such a peer gets a contiguous prefix it accepts.
+    public func batches(missingFrom vv: VersionVector, maxBytes: Int = .max,
+                        maxPayloadVersion: UInt8 = 3) throws -> [SignedBatch] {
         try guarded {
             try db.read { db in
+                let caps = maxPayloadVersion >= Payload.v3 ? [:] : try BatchLog.caps(db, maxPayloadVersion: maxPayloadVersion)
                 var runs: [(members: Bool, origin: Origin, batches: [SignedBatch])] = []
-                for (origin, have) in try VV.all(db).sorted where have > vv[origin] {
+                for (origin, have) in try VV.all(db).sorted where min(have, caps[origin] ?? .max) > vv[origin] {
                     let rows = try Row.fetchAll(db.cachedStatement(sql: """
                         SELECT first_seq, last_seq, payload, signature, members FROM batch_log
-                        WHERE device = ? AND epoch = ? AND last_seq > ? ORDER BY first_seq
-                        """), arguments: [origin.device.hash.data, Int64(origin.epoch), sql(vv[origin])])
+                        WHERE device = ? AND epoch = ? AND last_seq > ? AND last_seq <= ? ORDER BY first_seq
+                        """), arguments: [origin.device.hash.data, Int64(origin.epoch), sql(vv[origin]),
+                                          sql(min(caps[origin] ?? UInt64(Int64.max), UInt64(Int64.max)))])
                     let list = rows.map {
                         SignedBatch(origin: origin, firstSeq: unsql($0[0]), lastSeq: unsql($0[1]),
                                     payload: [UInt8]($0[2] as Data), signature: [UInt8]($0[3] as Data))
@@ -84,6 +93,20 @@ extension Catalog {
     /// Highest contiguous sequence held per origin.
     public func versionVector() throws -> VersionVector {
         try guarded { try db.read { db in try VV.all(db) } }
+    }
+
+    /// The version vector of what `batches(missingFrom:maxPayloadVersion:)` may give a peer that
+    /// accepts payload versions up to `maxPayloadVersion`: each origin capped before its first
+    /// batch of a higher version.
+    public func versionVector(maxPayloadVersion: UInt8) throws -> VersionVector {
+        try guarded {
+            try db.read { db in
+                var vv = try VV.all(db)
+                guard maxPayloadVersion < Payload.v3 else { return vv }
+                for (o, cap) in try BatchLog.caps(db, maxPayloadVersion: maxPayloadVersion) where cap < vv[o] { vv[o] = cap }
+                return vv
+            }
+        }
     }
 }
 
@@ -171,18 +194,18 @@ private struct RemoteApply {
     mutating func verify(_ b: SignedBatch) throws -> Verdict {
         let payload: Payload
         do {
-            payload = try Payload.decode(b.payload)
+            payload = try Payload.decode(b.payload, level: catalog.formatLevel)
         } catch let e as CatalogError {
             return .reject(CatalogError(.badPayload, "batch from \(b.origin.device.short): \(e.message)"))
         }
-        guard UInt64(payload.ops.count) == b.lastSeq - b.firstSeq + 1 else {
+        guard UInt64(payload.changes.count) == b.lastSeq - b.firstSeq + 1 else {
             return .reject(CatalogError(.badPayload, "batch from \(b.origin.device.short) claims \(b.firstSeq)...\(b.lastSeq) "
-                                        + "but holds \(payload.ops.count) changes"))
+                                        + "but holds \(payload.changes.count) changes"))
         }
         let publicKey: [UInt8]
         let role: Role
         let who = b.origin.device.short
-        if case .genesis(let nonce, let pk) = payload.ops[0] {
+        if case .known(.genesis(let nonce, let pk)) = payload.changes[0] {
             guard b.firstSeq == 1, payload.context.isEmpty, DeviceID(publicKey: pk) == b.origin.device,
                   Catalog.libraryID(founder: pk, nonce: nonce) == catalog.libraryID else {
                 return .reject(CatalogError(.wrongLibrary, "genesis from \(who) does not found library "
@@ -220,9 +243,12 @@ private struct RemoteApply {
                                         + "\(b.origin) \(b.firstSeq)...\(b.lastSeq)"))
         }
         var members = false
-        for (i, op) in payload.ops.enumerated() where op.touchesMembers {
+        // The kinds that touch the member list are a closed set (`CatalogFormat.membershipKinds`),
+        // all of them understood by every node: a change this node does not understand never
+        // grants or removes membership, so it is authorized like any other write.
+        for (i, change) in payload.changes.enumerated() where change.touchesMembers {
             members = true
-            if case .genesis = op, i != 0 {
+            if case .known(.genesis) = change, i != 0 {
                 return .reject(CatalogError(.badPayload, "genesis may only open a library"))
             }
             guard role == .admin else {
@@ -233,19 +259,30 @@ private struct RemoteApply {
     }
 
     mutating func apply(_ b: SignedBatch, _ p: Payload, members: Bool) throws {
-        let n = UInt64(p.ops.count)
+        let n = UInt64(p.changes.count)
         let clock = try Meta.clock(db)
         try Meta.set(db, "clock", sql(HLC.receive(clock, remote: p.hlc + n - 1, now: now)))
-        for (i, op) in p.ops.enumerated() {
+        for (i, change) in p.changes.enumerated() {
             let dot = Dot(origin: b.origin, seq: b.firstSeq + UInt64(i))
-            try applier.apply(op, stamp: Stamp(hlc: p.hlc + UInt64(i), dot: dot), dot: dot)
+            let hlc = p.hlc + UInt64(i)
+            switch change {
+            case .known(let op):
+                try applier.apply(op, stamp: Stamp(hlc: hlc, dot: dot), dot: dot)
+            case .partial(let op, let body):
+                try applier.apply(op, stamp: Stamp(hlc: hlc, dot: dot), dot: dot)
+                try DeferredChanges.keep(db, dot: dot, hlc: hlc, kind: op.kind, body: body)
+                report.deferred += 1
+            case .unknown(let kind, let body):
+                try DeferredChanges.keep(db, dot: dot, hlc: hlc, kind: kind, body: body)
+                report.deferred += 1
+            }
         }
         try BatchLog.insert(db, b, members: members)
         if members { membership = nil }
         try VV.set(db, b.origin, b.lastSeq)
         seqs[b.origin] = b.lastSeq
         report.applied += 1
-        report.changes += p.ops.count
+        report.changes += p.changes.count
     }
 
     func loadPending() throws -> [SignedBatch] {

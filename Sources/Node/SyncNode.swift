@@ -76,6 +76,12 @@ final class WantingCatalog: SyncCatalog, Sendable {
         Array(Set(try base.syncWantedChunks(policy: policy) + extra)).sorted()
     }
     func syncIsMember(_ d: DeviceID) throws -> Bool { try base.syncIsMember(d) }
+    func syncVersionVector(forPeerProtocol version: UInt16) throws -> VersionVector {
+        try base.syncVersionVector(forPeerProtocol: version)
+    }
+    func syncBatches(missingFrom v: VersionVector, maxBytes: Int, forPeerProtocol version: UInt16) throws -> [SignedBatch] {
+        try base.syncBatches(missingFrom: v, maxBytes: maxBytes, forPeerProtocol: version)
+    }
 }
 
 extension HearthNode {

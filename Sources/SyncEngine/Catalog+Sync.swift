@@ -13,6 +13,21 @@ extension Catalog: SyncCatalog {
         try batches(missingFrom: vector, maxBytes: maxBytes)
     }
 
+    public func syncVersionVector(forPeerProtocol version: UInt16) throws -> VersionVector {
+        try versionVector(maxPayloadVersion: Self.maxPayloadVersion(forPeerProtocol: version))
+    }
+
+    public func syncBatches(missingFrom vector: VersionVector, maxBytes: Int,
+                            forPeerProtocol version: UInt16) throws -> [SignedBatch] {
+        try batches(missingFrom: vector, maxBytes: maxBytes,
+                    maxPayloadVersion: Self.maxPayloadVersion(forPeerProtocol: version))
+    }
+
+    /// The highest payload version a peer speaking `version` accepts.
+    static func maxPayloadVersion(forPeerProtocol version: UInt16) -> UInt8 {
+        ProtocolVersion.accepts(version, payloadVersion: 3) ? 3 : 2
+    }
+
     public func syncApply(_ batches: [SignedBatch], now: Int64) throws -> [BatchRejection] {
         let report = try applyRemote(batches, now: now)
         // In a session the sender sends the membership changes a batch was written against

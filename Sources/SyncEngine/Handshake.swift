@@ -376,7 +376,7 @@ public struct Handshake {
         }
         let isMember: (DeviceID) -> Bool = config.joinTicket.map { j in { $0 == j.inviter } } ?? config.isMember
         let version = try Self.check(peerHello: h, handshakeKey: peerPayload!.ed25519PublicKey, library: config.library,
-                                     isMember: isMember, peer: peer)
+                                     isMember: isMember, peer: peer, localMaxVersion: config.hello.protocolVersion)
         if config.role == .responder { out.append(.sendFrame(try cipher.seal(Message.hello(config.hello).encoded()))) }
         let joined = config.joinTicket.map { PairingOutcome(ticketID: $0.ticketID, name: $0.name, admitted: true) }
         step = .done
@@ -387,7 +387,8 @@ public struct Handshake {
     /// Checks a peer's Hello against what the handshake proved and what we hold.
     /// Returns the protocol version the session speaks.
     public static func check(peerHello h: Hello, handshakeKey: [UInt8], library: LibraryID,
-                             isMember: (DeviceID) -> Bool, peer: String) throws(SyncError) -> UInt16 {
+                             isMember: (DeviceID) -> Bool, peer: String,
+                             localMaxVersion: UInt16 = MessageLimits.protocolVersion) throws(SyncError) -> UInt16 {
         guard constantTimeEqual(h.publicKey, handshakeKey) else {
             throw SyncError(.notMember, "\(peer): Hello names a key other than the one its handshake proved")
         }
@@ -397,15 +398,9 @@ public struct Handshake {
         guard isMember(DeviceID(publicKey: h.publicKey)) else {
             throw SyncError(.notMember, "\(peer): device \(DeviceID(publicKey: h.publicKey).short) is not a member of library \(library)")
         }
-        return try negotiatedVersion(peer: h.protocolVersion, peerName: peer)
-    }
-
-    /// The version both sides speak: the lower of the two highest versions, refused below this
-    /// node's minimum (SPEC 8). The one place that decides it, until Wire has its own function.
-    private static func negotiatedVersion(peer theirs: UInt16, peerName: String) throws(SyncError) -> UInt16 {
-        let version = min(theirs, MessageLimits.protocolVersion)
-        guard version >= MessageLimits.minimumProtocolVersion else {
-            throw SyncError(.unsupportedVersion, "\(peerName) speaks protocol \(theirs); this node needs \(MessageLimits.minimumProtocolVersion)...\(MessageLimits.protocolVersion)")
+        guard let version = ProtocolVersion.negotiate(localMax: localMaxVersion, peer: h) else {
+            throw SyncError(.unsupportedVersion, "\(peer) speaks protocol \(h.protocolVersion); this node needs "
+                            + "\(MessageLimits.minimumProtocolVersion)...\(localMaxVersion)")
         }
         return version
     }

@@ -19,6 +19,21 @@ public protocol SyncCatalog: AnyObject {
     func syncWantedChunks(policy: StoragePolicy) throws -> [Hash256]
     /// True when the device is a member of the library in any role (partners included).
     func syncIsMember(_ device: DeviceID) throws -> Bool
+    /// What a peer speaking `version` may be given and told of: each origin up to its first
+    /// batch that peer would not accept (a payload version it does not read).
+    func syncVersionVector(forPeerProtocol version: UInt16) throws -> VersionVector
+    /// `syncBatches(missingFrom:maxBytes:)` without what a peer speaking `version` would not accept,
+    /// nor anything of the same origin after it (so what it gets stays contiguous).
+    func syncBatches(missingFrom vector: VersionVector, maxBytes: Int, forPeerProtocol version: UInt16) throws -> [SignedBatch]
+}
+
+extension SyncCatalog {
+    /// A catalog that writes only what every version accepts serves everything to everyone.
+    public func syncVersionVector(forPeerProtocol version: UInt16) throws -> VersionVector { try syncVersionVector() }
+    public func syncBatches(missingFrom vector: VersionVector, maxBytes: Int,
+                            forPeerProtocol version: UInt16) throws -> [SignedBatch] {
+        try syncBatches(missingFrom: vector, maxBytes: maxBytes)
+    }
 }
 
 /// What a sync session needs from a chunk store.

@@ -7,8 +7,8 @@ extension SyncSession {
     mutating func pump(_ out: inout [SyncEffect]) throws {
         // Tell the peer whenever we hold something it may lack, whatever made our vector grow: a
         // local commit, another session's batches, or a pull that finished after such a commit.
-        if myVector != lastAnnounced, !(peerSummary?.dominates(myVector) ?? false),
-           !(peerDone?.dominates(myVector) ?? false) {
+        if offered != lastAnnounced, !(peerSummary?.dominates(offered) ?? false),
+           !(peerDone?.dominates(offered) ?? false) {
             announce(&out)
         }
         if let peer = peerSummary, !batchRequestOutstanding, !myVector.dominates(peer) {
@@ -19,21 +19,21 @@ extension SyncSession {
         let caughtUp = !batchRequestOutstanding && (peerSummary.map { myVector.dominates($0) } ?? false)
         if caughtUp { try requestChunks(&out) }
         guard caughtUp, requestsOutstanding.isEmpty, wanted.isEmpty else { return }
-        if lastDoneSent != myVector {
-            lastDoneSent = myVector
-            send(.done(Done(entries: myVector.wireEntries)), &out)
+        if lastDoneSent != offered {
+            lastDoneSent = offered
+            send(.done(Done(entries: offered.wireEntries)), &out)
         }
         let idle = serving == nil && held == nil && outgoingChunk == nil && peerChunkHead == peerChunkQueue.count
-        if idle, peerDone == myVector, convergedAt != myVector {
-            convergedAt = myVector
+        if idle, peerDone == offered, convergedAt != offered {
+            convergedAt = offered
             out.append(.converged(summary))
         }
     }
 
-    /// Sends a Summary of `myVector`.
+    /// Sends a Summary of what the peer may be offered (`offered`).
     mutating func announce(_ out: inout [SyncEffect]) {
-        lastAnnounced = myVector
-        send(.summary(Summary(entries: myVector.wireEntries)), &out)
+        lastAnnounced = offered
+        send(.summary(Summary(entries: offered.wireEntries)), &out)
     }
 
     /// Sends answers (batches first, then chunks) while credit lasts; holds the first that does not fit.
@@ -91,7 +91,10 @@ extension SyncSession {
     /// The next part of the answer to the peer's BatchRequest, advancing the cursor past it.
     mutating func nextBatches() throws -> Message? {
         guard let cursor = serving else { return nil }
-        var batches = try catalog.syncBatches(missingFrom: cursor, maxBytes: config.batchBytesPerMessage)
+        var batches = protocolVersion >= ProtocolVersion.v2
+            ? try catalog.syncBatches(missingFrom: cursor, maxBytes: config.batchBytesPerMessage)
+            : try catalog.syncBatches(missingFrom: cursor, maxBytes: config.batchBytesPerMessage,
+                                      forPeerProtocol: protocolVersion)
         if batches.isEmpty {
             serving = nil
             return .batches(Batches(batches: [], complete: true))

@@ -91,7 +91,7 @@ extension SyncSession {
             batchRequestOutstanding = false
             // May have grown past what the peer sent (batches released from pending, a local
             // commit meanwhile): `pump` announces it.
-            myVector = try catalog.syncVersionVector()
+            try refreshVector()
         }
     }
 

@@ -75,7 +75,9 @@ public struct SyncSession {
     let config: SyncConfig
     /// How logs and errors name the peer.
     public let peerName: String
-    /// The protocol version both sides speak, as the handshake negotiated it (SPEC 8).
+    /// The protocol version both sides speak, as the handshake negotiated it (SPEC 8,
+    /// `ProtocolVersion.negotiate`). Towards a version 1 peer the session offers, announces and
+    /// sends only batches of payload version 2, each origin up to its first batch of a later version.
     public let protocolVersion: UInt16
 
     public internal(set) var summary = SyncSummary()
@@ -84,6 +86,8 @@ public struct SyncSession {
 
     // Pull side: what we ask of the peer.
     var myVector = VersionVector()
+    /// What the peer is told we hold (Summary, Done): `myVector`, capped towards an older peer.
+    var offered = VersionVector()
     var peerSummary: VersionVector?
     var batchRequestOutstanding = false
     /// Chunk ids still to ask for (ascending); nil until computed for `wantedFor`.
@@ -142,7 +146,14 @@ public struct SyncSession {
     }
 
     /// True once both sides have said Done with this side's current vector.
-    public var isConverged: Bool { convergedAt != nil && convergedAt == myVector }
+    public var isConverged: Bool { convergedAt != nil && convergedAt == offered }
+
+    /// Reads the catalog's vector, and what of it the peer may be offered.
+    mutating func refreshVector() throws {
+        myVector = try catalog.syncVersionVector()
+        offered = protocolVersion >= ProtocolVersion.v2 ? myVector
+            : try catalog.syncVersionVector(forPeerProtocol: protocolVersion)
+    }
 
     /// Advances the session by one input. After a `.close` effect every input returns nothing.
     /// `now` is monotonic elapsed time in ms (idle timeout, pings; any origin); `wallMillis` is
@@ -157,7 +168,7 @@ public struct SyncSession {
                 precondition(!started, "session started twice")
                 started = true
                 lastReceived = now
-                myVector = try catalog.syncVersionVector()
+                try refreshVector()
                 announce(&out)
                 grant(config.creditWindow, &out)
             case .message(let m):
@@ -166,7 +177,7 @@ public struct SyncSession {
                 try receive(m, &out)
             case .localChange:
                 guard started else { return [] }
-                myVector = try catalog.syncVersionVector() // announced by `pump` if the peer lacks it
+                try refreshVector() // announced by `pump` if the peer lacks it
             case .tick:
                 guard started else { return [] }
                 if now - lastReceived >= config.idleTimeout {
@@ -217,7 +228,9 @@ extension SyncSession {
     /// Checks a peer's Hello against what the handshake proved and what we hold (see `Handshake.check`).
     /// Returns the protocol version the session speaks.
     public static func check(peerHello h: Hello, handshakeKey: [UInt8], library: LibraryID,
-                             isMember: (DeviceID) -> Bool, peer: String) throws(SyncError) -> UInt16 {
-        try Handshake.check(peerHello: h, handshakeKey: handshakeKey, library: library, isMember: isMember, peer: peer)
+                             isMember: (DeviceID) -> Bool, peer: String,
+                             localMaxVersion: UInt16 = MessageLimits.protocolVersion) throws(SyncError) -> UInt16 {
+        try Handshake.check(peerHello: h, handshakeKey: handshakeKey, library: library, isMember: isMember, peer: peer,
+                            localMaxVersion: localMaxVersion)
     }
 }

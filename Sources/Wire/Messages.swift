@@ -60,8 +60,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
 
 /// Hard limits on everything a peer sends (SPEC "Limits"). A message breaking one is rejected whole.
 public enum MessageLimits {
-    /// Highest protocol version this implementation speaks.
-    public static let protocolVersion: UInt16 = 1
+    /// Highest protocol version this implementation speaks: 2 accepts batches with payload
+    /// version 3 (see `ProtocolVersion`).
+    public static let protocolVersion: UInt16 = 2
     /// Lowest protocol version this implementation accepts.
     public static let minimumProtocolVersion: UInt16 = 1
     /// Largest encoded message (type byte included): the 1 MiB plaintext a frame carries.

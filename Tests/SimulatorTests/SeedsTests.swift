@@ -26,6 +26,28 @@ import Testing
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
+    /// Families where some devices run the older release (catalog format 1; the odd ones also
+    /// protocol 1): they converge on what they understand, then upgrade in place and converge
+    /// on everything with the newer nodes.
+    @Test func mixedVersionFamilies() {
+        var failures: [String] = []
+        var checked = 0, kept = 0
+        for seed in UInt64(1)...40 {
+            var options = SimOptions(nodes: 3 + Int(seed % 4), steps: Self.stepsPerSeed)
+            options.olderNodes = 1 + Int(seed % 3)
+            let r = Simulation.run(seed: seed, options: options)
+            checked += r.stats["olderNodesChecked", default: 0]
+            kept += r.stats["olderKeptChanges", default: 0]
+            if let f = r.failures.first {
+                failures.append("reproduce: hearth-sim --seed \(seed) --nodes \(3 + seed % 4) --older-nodes \(1 + seed % 3) "
+                                + "--steps \(Self.stepsPerSeed)   # \(f)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        #expect(checked >= 40, "older nodes checked: \(checked)")
+        #expect(kept > 0, "no older node ever kept a change it did not understand")
+    }
+
     /// Ten nodes, the most the simulator runs, with every fault on.
     @Test func tenNodes() {
         for seed in UInt64(1)...4 {

@@ -14,8 +14,8 @@ struct SimStamp: Comparable {
         return a.dot < b.dot
     }
 
-    /// The base clock of a batch: payload = version byte, then the clock as a LEB128 varint.
-    static func baseClock(_ payload: [UInt8]) -> UInt64? { clock(payload, version: 1) }
+    /// The base clock of a batch: payload = version byte (2 or 3), then the clock as a LEB128 varint.
+    static func baseClock(_ payload: [UInt8]) -> UInt64? { clock(payload, version: 2) ?? clock(payload, version: 3) }
 
     /// The clock after the version byte, when the payload is of `version`.
     static func clock(_ payload: [UInt8], version: UInt8) -> UInt64? {
@@ -106,9 +106,9 @@ struct History {
         }
     }
 
-    /// A batch's base clock as payload version 2 writes it: the version byte, then the clock as
-    /// a LEB128 varint (the membership context and the changes follow).
-    static func payloadClock(_ payload: [UInt8]) -> UInt64? { SimStamp.clock(payload, version: 2) }
+    /// A batch's base clock as payload versions 2 and 3 write it: the version byte, then the
+    /// clock as a LEB128 varint (the membership context and the changes follow).
+    static func payloadClock(_ payload: [UInt8]) -> UInt64? { SimStamp.baseClock(payload) }
 
     mutating func record(node: Int, batch: SignedBatch, edits: [Edit], vvBefore: VersionVector, now: Int64) {
         commits.append(Commit(order: commits.count, node: node, batch: batch, vvBefore: vvBefore))

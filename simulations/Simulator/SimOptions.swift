@@ -23,6 +23,10 @@ public struct SimOptions: Sendable {
     /// Assets the founder imports before the fault phase (in commits of 500), so a run reaches a
     /// family library's size and every page or batch limit in the code is crossed; 0 by default.
     public var preloadAssets = 0
+    /// Nodes (never the founder) that run an older release: catalog format level 1, the odd
+    /// ones also protocol 1 like release 6847644; upgraded in place once the family is quiet
+    /// (see `Simulation+Versions.swift`). 0 by default.
+    public var olderNodes = 0
 
     public init(nodes: Int? = nil, steps: Int = 2_000, maxHealEvents: Int = 40_000, bugs: InjectedBugs = InjectedBugs()) {
         precondition(nodes.map { (2...10).contains($0) } ?? true, "nodes must be 2...10")

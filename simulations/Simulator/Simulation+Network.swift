@@ -17,7 +17,7 @@ extension Simulation {
     }
 
     func hello(_ n: SimNode) -> Hello {
-        Hello(publicKey: n.identity.publicKey, library: library.bytes, epoch: n.epochHigh, policy: n.policy,
+        Hello(protocolVersion: protocolMax(n), publicKey: n.identity.publicKey, library: library.bytes, epoch: n.epochHigh, policy: n.policy,
               software: "hearth-sim")
     }
 
@@ -196,6 +196,7 @@ extension Simulation {
     /// Session messages travel in plaintext: the simulated links reorder and duplicate, which the
     /// transport cipher's implicit nonces cannot survive (its handshake and Hellos are real).
     func transmit(_ c: Conn, from side: Int, _ m: Message) {
+        checkOlderPeerCanRead(c, to: 1 - side, m)
         if options.bugs.dropOddBatches, side == 0, case .batches(let b) = m, let f = b.batches.first, f.firstSeq % 2 == 1 {
             return
         }

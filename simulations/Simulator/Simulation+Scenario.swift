@@ -112,7 +112,8 @@ extension Simulation {
             let imp = AssetImport(id: obj.id, fileName: "IMG_\(workRandom.int(0...9_999)).JPG",
                                   original: ObjectRef(id: obj.id, size: obj.size, chunks: obj.chunks),
                                   fields: [.bytes: .int(Int64(bytes.count)), .mimeType: .text("image/jpeg")])
-            commit(n, [.importAsset(imp), .setThumbnail(obj.id, ObjectRef(id: thumb.id, size: thumb.size, chunks: thumb.chunks))])
+            commit(n, [.importAsset(imp), .setThumbnail(obj.id, ObjectRef(id: thumb.id, size: thumb.size, chunks: thumb.chunks))]
+                   + newerImportEdits(n, obj.id, bytes))
         } catch {
             result.fail("\(n.name): chunk store refused an import: \(error)")
         }
@@ -189,7 +190,7 @@ extension Simulation {
               let snap = n.snapshot else { return }
         closeAll(of: n)
         do {
-            let fresh = try Catalog.join(path: nil, library: library, identity: n.identity)
+            let fresh = try Catalog.join(path: nil, library: library, identity: n.identity, formatLevel: formatLevel(n))
             let report = try fresh.applyRemote(snap, now: nodeNow(n))
             if !report.rejected.isEmpty || report.pending > 0 {
                 result.fail("\(n.name): restoring a snapshot of its own catalog rejected \(report.rejected.count) "

@@ -88,6 +88,8 @@ public final class Simulation {
     var trace = TraceHasher()
     var history = History()
     var healing = false
+    /// Set once the older nodes were upgraded (`SimOptions.olderNodes`).
+    var olderUpgraded = false
     var partition: [Int]?
     var inFlight = 0
     var library: LibraryID!
@@ -168,6 +170,10 @@ public final class Simulation {
             lateJoin()
             quiet = runUntilQuiet()
         }
+        if quiet, options.olderNodes > 0 {
+            checkOlderNodesAndUpgrade()
+            quiet = runUntilQuiet()
+        }
         result.simulatedMillis = now
         if !quiet {
             result.fail("liveness: no quiescence within \(options.maxHealEvents) heal events (\(openConnSummary()))")
@@ -216,7 +222,7 @@ public final class Simulation {
     func pair(_ n: SimNode) throws {
         guard commit(nodes[0], [.addMember(publicKey: n.identity.publicKey, name: "person\(n.index)", role: .member)]) != nil
         else { throw SimFailure("admin could not add \(n.name)") }
-        n.catalog = try Catalog.join(path: nil, library: library, identity: n.identity)
+        n.catalog = try Catalog.join(path: nil, library: library, identity: n.identity, formatLevel: formatLevel(n))
         n.pairedWith = nodes[0].device
         n.standing = .member
     }

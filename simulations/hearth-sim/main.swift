@@ -33,6 +33,9 @@ struct HearthSim: ParsableCommand {
     @Option(help: "Assets the founder imports before the fault phase (a large library; 0...100000).")
     var preload = 0
 
+    @Option(help: "Nodes (never the founder) that run an older release: catalog format 1, odd ones protocol 1 (0...9); upgraded once quiet.")
+    var olderNodes = 0
+
     @Flag(help: "Print every event of the trace (use with --seed).")
     var trace = false
 
@@ -45,6 +48,7 @@ struct HearthSim: ParsableCommand {
         guard (seed == nil) != (seeds == nil) else { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
         if let seeds, parseRange(seeds) == nil { throw ValidationError("--seeds must look like 100..199") }
         guard (0...100_000).contains(preload) else { throw ValidationError("--preload must be 0...100000") }
+        guard (0...9).contains(olderNodes) else { throw ValidationError("--older-nodes must be 0...9") }
         guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be 1...256") }
     }
 
@@ -61,6 +65,7 @@ struct HearthSim: ParsableCommand {
         options.joinAfterLeave = joinAfterLeave
         options.tcpLike = tcpLike
         options.preloadAssets = preload
+        options.olderNodes = olderNodes
         var summary = SimSummary()
         summary.jobs = min(jobs, range.count)
         let start = ContinuousClock.now
@@ -83,6 +88,7 @@ struct HearthSim: ParsableCommand {
         for r in failed {
             let extra = (nodes.map { " --nodes \($0)" } ?? "") + (steps != 2_000 ? " --steps \(steps)" : "")
                 + (joinAfterLeave ? " --join-after-leave" : "") + (tcpLike ? " --tcp-like" : "")
+                + (olderNodes > 0 ? " --older-nodes \(olderNodes)" : "")
             FileHandle.standardError.write(Data("reproduce: hearth-sim --seed \(r.seed)\(extra)   # \(r.failures[0])\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode(1) }
