@@ -11,12 +11,15 @@ final class SecureChannel {
     let peerDevice: DeviceID
     let peerHello: Hello
     let version: UInt16
+    /// The context of the library this connection serves (see `SyncContext.libraries`).
+    let context: SyncContext
 
-    init(cipher: TransportCipher, peerDevice: DeviceID, peerHello: Hello, version: UInt16) {
+    init(cipher: TransportCipher, peerDevice: DeviceID, peerHello: Hello, version: UInt16, context: SyncContext) {
         self.cipher = cipher
         self.peerDevice = peerDevice
         self.peerHello = peerHello
         self.version = version
+        self.context = context
     }
 
     /// The sealed frame in a buffer ready to write: encrypted straight behind its header.
@@ -166,9 +169,11 @@ final class SecureChannel {
             }
             throw SyncError(.notMember, "\(peer): device \(device.short) is not a member of the library")
         }
-        let myHello = Message.hello(Hello(publicKey: context.identity.publicKey, library: context.catalog.syncLibrary.bytes,
-                                          epoch: context.epoch, policy: context.policy, software: context.software))
-        if role == .initiator { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello, cipher))) }
+        func myHello(_ c: SyncContext) -> Message {
+            .hello(Hello(publicKey: c.identity.publicKey, library: c.catalog.syncLibrary.bytes,
+                         epoch: c.epoch, policy: c.policy, software: c.software))
+        }
+        if role == .initiator { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello(context), cipher))) }
         let hello: Hello
         switch try await next("Hello", limit: Framing.defaultMaxBodyLength) {
         case .message(.hello(let h)): hello = h
@@ -185,10 +190,17 @@ final class SecureChannel {
         default:
             throw SyncError(.handshakeFailed, "\(peer): a second preamble or handshake message instead of Hello")
         }
-        let isMember: (DeviceID) -> Bool = joining.map { j in { $0 == j.inviter } } ?? context.isMember
+        var served = context
+        if role == .responder, let resolve = context.libraries {
+            guard let library = LibraryID(bytes: hello.library), let c = resolve(library) else {
+                throw SyncError(.wrongLibrary, "\(peer) asks for library \(Hex.encode(hello.library)), which this node does not hold")
+            }
+            served = c
+        }
+        let isMember: (DeviceID) -> Bool = joining.map { j in { $0 == j.inviter } } ?? served.isMember
         let version = try SyncSession.check(peerHello: hello, handshakeKey: payload.ed25519PublicKey,
-                                            library: context.catalog.syncLibrary, isMember: isMember, peer: peer)
-        if role == .responder { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello, cipher))) }
-        return SecureChannel(cipher: cipher, peerDevice: device, peerHello: hello, version: version)
+                                            library: served.catalog.syncLibrary, isMember: isMember, peer: peer)
+        if role == .responder { try await outbound.write(ByteBuffer(bytes: try Self.seal(myHello(served), cipher))) }
+        return SecureChannel(cipher: cipher, peerDevice: device, peerHello: hello, version: version, context: served)
     }
 }

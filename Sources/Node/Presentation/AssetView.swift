@@ -2,10 +2,12 @@ import Catalog
 import Foundation
 import HearthCrypto
 
-/// How assets look to users and scripts: the `assets --json` scripting contract and the text listing.
-extension HearthNode {
+/// The presentation layer: how assets, libraries and the node look to users and scripts (the
+/// `--json` scripting contract). The CLI prints these values and the HTTP API will serve the
+/// same ones, so both speak one vocabulary. It reads the catalog and never changes anything.
+public enum AssetView {
     /// One asset as the scripting contract names its fields (every key present, null when unknown).
-    public func json(for a: Asset) throws -> JSON {
+    public static func json(for a: Asset, in catalog: Catalog) throws -> JSON {
         let albums = try catalog.albums(of: a.id).map { JSON.string($0.name) }
         let tags = try catalog.tags(of: a.id).map(JSON.string)
         return .object([
@@ -15,7 +17,7 @@ extension HearthNode {
             ("type", .optional(a.type)),
             ("mimeType", .optional(a.mimeType)),
             ("bytes", .int(Int64(a.original.size))),
-            ("takenAt", .optional(a.takenAt.map(Self.iso8601))),
+            ("takenAt", .optional(a.takenAt.map(iso8601))),
             ("latitude", .optional(a.latitude)),
             ("longitude", .optional(a.longitude)),
             ("altitude", .optional(a.altitude)),
@@ -97,18 +99,19 @@ extension HearthNode {
         return era * 146_097 + doe - 719_468
     }
 
-    /// `hearth status --json`.
-    public func statusJSON() throws -> JSON {
+    /// `hearth status --json`: the node and one of its libraries.
+    public static func status(of node: HearthNode) throws -> JSON {
+        let catalog = node.catalog
         let counts = try catalog.counts()
-        let stats = try chunks.stats()
+        let stats = try node.chunks.stats()
         let vv = try catalog.versionVector()
         let origin = try catalog.origin()
         return .object([
-            ("deviceId", .string(identity.deviceID.string)),
-            ("deviceName", .string(config.deviceName)),
+            ("deviceId", .string(node.identity.deviceID.string)),
+            ("deviceName", .string(node.config.deviceName)),
             ("libraryId", .string(catalog.libraryID.hex)),
             ("epoch", .int(Int64(origin.epoch))),
-            ("storagePolicy", .string(config.storagePolicy)),
+            ("storagePolicy", .string(node.storagePolicy.description)),
             ("assetCount", .int(Int64(counts.library + counts.archived + counts.trashed))),
             ("libraryCount", .int(Int64(counts.library))),
             ("archivedCount", .int(Int64(counts.archived))),
@@ -122,4 +125,27 @@ extension HearthNode {
             ("versionVector", .object(vv.sorted.map { ("\($0.origin.device.string)/\($0.origin.epoch)", .int(Int64($0.seq))) })),
         ])
     }
+
+    /// `hearth libraries --json`: every library of the node with its name, policy and whether it
+    /// is the default; `assetCount` is nil for a library whose catalog could not be read.
+    public static func libraries(_ config: NodeConfig, assetCounts: [String: Int]) -> JSON {
+        .array(config.libraries.map { lib in
+            .object([
+                ("id", .string(lib.id)),
+                ("name", .string(lib.name)),
+                ("storagePolicy", .string(lib.storagePolicy.description)),
+                ("default", .bool(config.defaultLibrary == lib.id)),
+                ("peerCount", .int(Int64(lib.peers.count))),
+                ("assetCount", .optional(assetCounts[lib.id])),
+            ])
+        })
+    }
+}
+
+/// The presentation layer as the library service's own calls (the CLI's spelling).
+extension HearthNode {
+    public func json(for a: Asset) throws -> JSON { try AssetView.json(for: a, in: catalog) }
+    public func statusJSON() throws -> JSON { try AssetView.status(of: self) }
+    public static func iso8601(_ t: TakenAt) -> String { AssetView.iso8601(t) }
+    public static func parseDate(_ s: String, endOfDay: Bool) -> Int64? { AssetView.parseDate(s, endOfDay: endOfDay) }
 }
