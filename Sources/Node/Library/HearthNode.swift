@@ -61,8 +61,9 @@ public final class HearthNode: @unchecked Sendable {
     }
 
     /// `hearth init`: a new library founded by this device. In an empty home it also makes the
-    /// device's identity; in an existing one it adds the library beside the others (the first
-    /// library of a home becomes its default).
+    /// device's identity; in an existing one it adds the library beside the others when it is
+    /// given a name (without one it refuses, as a second `hearth init` always has). The first
+    /// library of a home becomes its default.
     public static func create(home: Home, deviceName: String, policy: StoragePolicy = .everything,
                               libraryName: String? = nil) throws -> HearthNode {
         if let libraryName { try LibrarySettings.validate(name: libraryName) }
@@ -72,6 +73,7 @@ public final class HearthNode: @unchecked Sendable {
             identity = try home.createIdentity()
         } else {
             _ = try HomeLayout.loadUpgrading(home)
+            guard libraryName != nil else { throw alreadyANode(home, "init") }
             identity = try home.loadIdentity()
         }
         let nonce = secureRandomBytes(16)
@@ -91,6 +93,11 @@ public final class HearthNode: @unchecked Sendable {
             if fresh { try? fm.removeItem(at: home.identityFile) }
             throw error
         }
+    }
+
+    static func alreadyANode(_ home: Home, _ command: String) -> NodeError {
+        NodeError(.alreadyInitialized, "\(home.root.path) already holds a Hearth node; to add another library to it, "
+                  + "run `hearth \(command) … --library-name NAME`")
     }
 
     /// Adds a library's entry to `config.json` (writing the first config of a fresh home), under the config lock.

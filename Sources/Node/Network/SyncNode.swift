@@ -191,8 +191,8 @@ extension HearthNode {
     }
 
     /// `hearth join`: joins the ticket's library over the network. In an empty home it makes a
-    /// new node (identity and all); in an existing one it adds the library beside the others,
-    /// with the node's identity. On any failure what the join made is removed again (the whole
+    /// new node (identity and all); in an existing one, given `libraryName`, it adds the library
+    /// beside the others, with the node's identity. On any failure what the join made is removed again (the whole
     /// home when it made the home), so the command can simply be re-run.
     public static func join(home: Home, ticket: PairingTicket, peer: PeerEndpoint?, deviceName: String, policy: StoragePolicy,
                             libraryName: String? = nil,
@@ -217,6 +217,7 @@ extension HearthNode {
             if let held = config.libraries.first(where: { $0.id == ticket.library.hex }) {
                 throw NodeError(.alreadyInitialized, "this node already holds library \(ticket.library) (as \(held.name))")
             }
+            guard libraryName != nil else { throw alreadyANode(home, "join") }
             identity = try home.loadIdentity()
         }
         let lib = ticket.library.hex

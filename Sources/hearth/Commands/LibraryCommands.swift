@@ -14,7 +14,7 @@ struct Init: ParsableCommand {
     var policy: StoragePolicy = .everything
 
     @Option(name: .customLong("library-name"),
-            help: "What to call the library on this node (default: library, library-2, …). In a home that already holds a node, init adds a library beside the others.")
+            help: "What to call the library on this node (default: library, library-2, …). Given in a home that already holds a node, init adds a library beside the others.")
     var libraryName: String?
 
     @OptionGroup var output: OutputOptions

@@ -107,7 +107,7 @@ struct Join: AsyncParsableCommand {
     @Option(help: "A name for this device.") var name: String = ProcessInfo.processInfo.hostName
     @Option(help: "What this node keeps: everything, previews or thumbnails.") var policy: StoragePolicy = .everything
     @Option(name: .customLong("library-name"),
-            help: "What to call the library on this node (default: library, library-2, …). In a home that already holds a node, join adds the library beside the others.")
+            help: "What to call the library on this node (default: library, library-2, …). Given in a home that already holds a node, join adds the library beside the others.")
     var libraryName: String?
     @Flag(help: "Log every session step.") var verbose = false
     @OptionGroup var output: OutputOptions
