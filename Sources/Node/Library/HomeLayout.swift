@@ -97,7 +97,7 @@ enum HomeLayout {
         try move(home.root.appendingPathComponent("chunks"), home.chunksDir(id))
         try fm.createDirectory(at: home.chunksDir(id), withIntermediateDirectories: true)
         // Tickets issued before the upgrade admit to the one library there was.
-        if let book = try? TicketBook.load(home) {
+        if let book = try? TicketBook.load(home), !book.tickets.isEmpty {
             try TicketLibraries.assign(home, book.tickets.map(\.ticketID), to: id, onlyMissing: true)
         }
         let config = NodeConfig(deviceName: old.deviceName, listen: old.listen, defaultLibrary: id, libraries: [
