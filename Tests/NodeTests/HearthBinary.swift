@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Node
+import Presentation
 
 /// Runs the real `hearth` executable in a temporary home, as a user would.
 ///

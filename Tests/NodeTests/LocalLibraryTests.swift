@@ -3,6 +3,7 @@ import HearthCrypto
 import Media
 import Node
 import Testing
+import Presentation
 
 /// The local library through the real `hearth` binary: import, list, edit, export, verify, gc.
 @Suite(.serialized) struct LocalLibraryTests {

@@ -1,9 +1,11 @@
 import Foundation
+import Jobs
 import Media
 import Node
 import Testing
 #if canImport(Glibc)
 import Glibc
+import Presentation
 #endif
 
 /// One node holding several libraries, through the real `hearth` binary: `--library`, the

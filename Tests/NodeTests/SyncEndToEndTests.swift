@@ -3,6 +3,7 @@ import Testing
 import Node
 #if canImport(Glibc)
 import Glibc
+import Presentation
 #endif
 
 /// Three `hearth` processes on 127.0.0.1 in temporary homes: pairing, gossip, convergence,

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
+import Presentation
 #endif
 
 /// A `hearth` process left running in the background (`serve`, or a `sync` to kill), with its

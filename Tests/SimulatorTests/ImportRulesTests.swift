@@ -15,8 +15,11 @@ import Testing
         "SyncEngine": ["Catalog", "ChunkStore", "Wire", "HearthCrypto"],
         "Media": ["CMediaShim", "CExif", "CVips", "CRaw", "HearthCrypto"],
         "Transport": ["SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
-        "Node": ["Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
-        "hearth": ["CMalloc", "Node", "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
+        "Presentation": ["SyncEngine", "Catalog", "Wire", "HearthCrypto"],
+        "Jobs": [],
+        "Node": ["Transport", "Media", "Presentation", "Jobs", "SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
+        "hearth": ["CMalloc", "Node", "Presentation", "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "Wire",
+                   "HearthCrypto"],
     ]
 
     /// Outside modules each may import: the system, and the packages Package.swift gives it.
@@ -28,6 +31,8 @@ import Testing
         "SyncEngine": [],
         "Media": ["FoundationXML"],
         "Transport": ["NIOCore", "NIOPosix", "Logging", "Synchronization"],
+        "Presentation": [],
+        "Jobs": ["Synchronization"],
         "Node": ["Logging", "Synchronization"],
         "hearth": ["ArgumentParser"],
     ]
@@ -96,7 +101,7 @@ import Testing
             }
             #expect(!deps.contains("hearth"), "\(module) may import the executable")
         }
-        let above: Set<String> = ["SyncEngine", "Transport", "Media", "Node", "hearth"]
+        let above: Set<String> = ["SyncEngine", "Transport", "Media", "Presentation", "Jobs", "Node", "hearth"]
         for low in ["Catalog", "ChunkStore", "Wire", "HearthCrypto"] {
             #expect(Self.project[low]!.isDisjoint(with: above), "\(low) may import a module above it")
         }
@@ -113,5 +118,6 @@ import Testing
         #expect(!Self.allowed("Catalog").contains("SyncEngine"))
         #expect(!Self.allowed("Wire").contains("Transport"))
         #expect(!Self.allowed("ChunkStore").contains("Node"))
+        #expect(!Self.allowed("Presentation").contains("Node"), "the presentation layer does not reach into the library service")
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HearthCrypto
 import Media
 import SyncEngine
+import Presentation
 
 /// What `hearth verify` found.
 public struct VerifyOutcome: Sendable {

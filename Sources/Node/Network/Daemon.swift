@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import HearthCrypto
+import Jobs
 import Logging
 import Synchronization
 import SyncEngine

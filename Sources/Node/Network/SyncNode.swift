@@ -6,6 +6,7 @@ import Logging
 import SyncEngine
 import Transport
 import Wire
+import Presentation
 
 /// `HOST:PORT` of a peer (IPv6 hosts in brackets: `[::1]:7480`).
 public struct PeerEndpoint: Sendable, Equatable, CustomStringConvertible {

@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Node
 import Wire
+import Presentation
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a node with a new library in the home folder.")
@@ -124,19 +125,15 @@ struct Libraries: ParsableCommand {
         let home = Home.resolve(nil)
         let config = try makeDefault.map { try HearthNode.setDefaultLibrary(in: home, $0 == "none" ? nil : $0) }
             ?? HearthNode.libraries(in: home)
-        var counts: [String: Int] = [:]
-        for lib in config.libraries {
-            if let node = try? HearthNode.open(home: home, library: lib.id), let c = try? node.catalog.counts() {
-                counts[lib.id] = c.library + c.archived + c.trashed
-            }
-        }
-        let rows = AssetView.libraries(config, assetCounts: counts)
+        let rows = HearthNode.librariesJSON(config, in: home)
         emit(output.json, rows) {
-            config.libraries.map { lib in
-                let mark = config.defaultLibrary == lib.id ? "*" : " "
-                let assets = counts[lib.id].map { "\($0) assets" } ?? "catalog unreadable"
-                return "\(mark) \(lib.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(lib.id)  "
-                    + "\(lib.storagePolicy.description.padding(toLength: 10, withPad: " ", startingAt: 0)) \(assets)"
+            guard case .array(let items) = rows else { return "" }
+            return items.map { row in
+                let mark = row["default"] == .bool(true) ? "*" : " "
+                let count = row["assetCount"].flatMap { $0 == .null ? nil : $0.text }
+                return "\(mark) \((row["name"]?.text ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(row["id"]?.text ?? "")  "
+                    + "\((row["storagePolicy"]?.text ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                    + (count.map { "\($0) assets" } ?? "catalog unreadable")
             }.joined(separator: "\n")
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Node
+import Presentation
 import Wire
 
 /// Opens the library `--library` names (else the only or the default one) of the node in the

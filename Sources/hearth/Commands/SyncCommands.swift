@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Node
 import Wire
+import Presentation
 
 /// Parses `24h`, `90m`, `7d`, `30s` into milliseconds.
 func parseDuration(_ s: String) throws -> Int64 {

@@ -1,10 +1,11 @@
 import Catalog
 import Foundation
 import HearthCrypto
+import Wire
 
-/// The presentation layer: how assets, libraries and the node look to users and scripts (the
-/// `--json` scripting contract). The CLI prints these values and the HTTP API will serve the
-/// same ones, so both speak one vocabulary. It reads the catalog and never changes anything.
+/// How assets, libraries and the node look to users and scripts (the `--json` scripting
+/// contract). The CLI prints these values and the HTTP API will serve the same ones, so both
+/// speak one vocabulary. It reads the catalog and never changes anything.
 public enum AssetView {
     /// One asset as the scripting contract names its fields (every key present, null when unknown).
     public static func json(for a: Asset, in catalog: Catalog) throws -> JSON {
@@ -99,19 +100,31 @@ public enum AssetView {
         return era * 146_097 + doe - 719_468
     }
 
+    /// What `hearth status --json` shows of a node and one of its libraries.
+    public struct StatusFacts: Sendable {
+        public var deviceID: String
+        public var deviceName: String
+        public var storagePolicy: StoragePolicy
+        public var storedBytes: UInt64
+        public var chunkCount: Int
+
+        public init(deviceID: String, deviceName: String, storagePolicy: StoragePolicy, storedBytes: UInt64, chunkCount: Int) {
+            (self.deviceID, self.deviceName, self.storagePolicy) = (deviceID, deviceName, storagePolicy)
+            (self.storedBytes, self.chunkCount) = (storedBytes, chunkCount)
+        }
+    }
+
     /// `hearth status --json`: the node and one of its libraries.
-    public static func status(of node: HearthNode) throws -> JSON {
-        let catalog = node.catalog
+    public static func status(_ facts: StatusFacts, catalog: Catalog) throws -> JSON {
         let counts = try catalog.counts()
-        let stats = try node.chunks.stats()
         let vv = try catalog.versionVector()
         let origin = try catalog.origin()
         return .object([
-            ("deviceId", .string(node.identity.deviceID.string)),
-            ("deviceName", .string(node.config.deviceName)),
+            ("deviceId", .string(facts.deviceID)),
+            ("deviceName", .string(facts.deviceName)),
             ("libraryId", .string(catalog.libraryID.hex)),
             ("epoch", .int(Int64(origin.epoch))),
-            ("storagePolicy", .string(node.storagePolicy.description)),
+            ("storagePolicy", .string(facts.storagePolicy.description)),
             ("assetCount", .int(Int64(counts.library + counts.archived + counts.trashed))),
             ("libraryCount", .int(Int64(counts.library))),
             ("archivedCount", .int(Int64(counts.archived))),
@@ -119,33 +132,41 @@ public enum AssetView {
             ("favoriteCount", .int(Int64(counts.favorites))),
             ("albumCount", .int(Int64(counts.albums))),
             ("memberCount", .int(Int64(counts.members))),
-            ("storedBytes", .int(Int64(stats.storedBytes))),
-            ("chunkCount", .int(Int64(stats.chunkCount))),
+            ("storedBytes", .int(Int64(facts.storedBytes))),
+            ("chunkCount", .int(Int64(facts.chunkCount))),
             ("catalogDigest", .string(try catalog.digest().hex)),
             ("versionVector", .object(vv.sorted.map { ("\($0.origin.device.string)/\($0.origin.epoch)", .int(Int64($0.seq))) })),
         ])
     }
 
+    /// One library of a node as `hearth libraries --json` lists it.
+    public struct LibraryFacts: Sendable {
+        public var id: String
+        public var name: String
+        public var storagePolicy: StoragePolicy
+        public var isDefault: Bool
+        public var peerCount: Int
+        /// Nil when the library's catalog could not be read.
+        public var assetCount: Int?
+
+        public init(id: String, name: String, storagePolicy: StoragePolicy, isDefault: Bool, peerCount: Int, assetCount: Int?) {
+            (self.id, self.name, self.storagePolicy, self.isDefault) = (id, name, storagePolicy, isDefault)
+            (self.peerCount, self.assetCount) = (peerCount, assetCount)
+        }
+    }
+
     /// `hearth libraries --json`: every library of the node with its name, policy and whether it
-    /// is the default; `assetCount` is nil for a library whose catalog could not be read.
-    public static func libraries(_ config: NodeConfig, assetCounts: [String: Int]) -> JSON {
-        .array(config.libraries.map { lib in
+    /// is the default; `assetCount` is null for a library whose catalog could not be read.
+    public static func libraries(_ libs: [LibraryFacts]) -> JSON {
+        .array(libs.map { lib in
             .object([
                 ("id", .string(lib.id)),
                 ("name", .string(lib.name)),
                 ("storagePolicy", .string(lib.storagePolicy.description)),
-                ("default", .bool(config.defaultLibrary == lib.id)),
-                ("peerCount", .int(Int64(lib.peers.count))),
-                ("assetCount", .optional(assetCounts[lib.id])),
+                ("default", .bool(lib.isDefault)),
+                ("peerCount", .int(Int64(lib.peerCount))),
+                ("assetCount", .optional(lib.assetCount)),
             ])
         })
     }
-}
-
-/// The presentation layer as the library service's own calls (the CLI's spelling).
-extension HearthNode {
-    public func json(for a: Asset) throws -> JSON { try AssetView.json(for: a, in: catalog) }
-    public func statusJSON() throws -> JSON { try AssetView.status(of: self) }
-    public static func iso8601(_ t: TakenAt) -> String { AssetView.iso8601(t) }
-    public static func parseDate(_ s: String, endOfDay: Bool) -> Int64? { AssetView.parseDate(s, endOfDay: endOfDay) }
 }
