@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test bench clean previous-release
 
 ## Install the Debian packages that are missing (needs root or sudo).
 deps:
@@ -25,19 +25,35 @@ release: deps
 demo: release
 	HEARTH=$$($(SWIFT) build -c release --show-bin-path)/hearth bash scripts/demo.sh
 
+## The hearth binary of the last release (debug build), for the mixed-release tests; prints its path.
+# Built from `git archive` of that commit (a clone has the history) into .cache/, once.
+PREVIOUS_RELEASE := 6847644
+PREVIOUS_SRC := .cache/previous-release/src
+PREVIOUS_BIN := $(abspath $(PREVIOUS_SRC))/.build/debug/hearth
+previous-release:
+	@if [ ! -x "$(PREVIOUS_BIN)" ]; then \
+	  echo "building hearth of release $(PREVIOUS_RELEASE) in $(PREVIOUS_SRC)" >&2; \
+	  rm -rf "$(PREVIOUS_SRC)" && mkdir -p "$(PREVIOUS_SRC)" && \
+	  git archive --format=tar $(PREVIOUS_RELEASE) | tar -x -C "$(PREVIOUS_SRC)" && \
+	  (cd "$(PREVIOUS_SRC)" && $(SWIFT) build --product hearth) >&2 || exit 1; \
+	fi
+	@echo "$(PREVIOUS_BIN)"
+
 ## Every test: unit, property, corpus (when ../shared/corpus exists) and end-to-end through the binary.
 # Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites;
 # the in-process network suites (async, with handshake timeouts); then the end-to-end suites,
 # which block test threads while real `hearth` processes run.
 CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SimulatorTests
+# The end-to-end suites include sync with a node running the previous release (HEARTH_PREVIOUS_RELEASE).
 test: deps
+	@$(MAKE) -s previous-release >/dev/null || echo "warning: the previous release did not build; its tests will be reported skipped" >&2
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
 	$(SWIFT) test --skip-build --filter 'SyncEngineTests'
-	$(SWIFT) test --skip-build --filter 'NodeTests'
+	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
 
 bench: deps
 	bash scripts/bench.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .cache

@@ -74,8 +74,8 @@ let package = Package(
         ], path: "bench/sync"),
 
         .testTarget(name: "HearthCryptoTests", dependencies: ["HearthCrypto"]),
-        .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "Transport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),

@@ -66,11 +66,15 @@ public final class Catalog: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CatalogError(.database, "\(path): no catalog database there")
         }
-        let writer = try writerFor(path: path)
-        let (lib, dev): (Data?, Data?) = try writer.read { db in
-            guard try db.tableExists("meta") else { return (nil, nil) }
-            return (try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='library'"),
-                    try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='device'"))
+        let writer = try writerFor(path: path, existing: true)
+        let (lib, dev): (Data?, Data?)
+        do {
+            (lib, dev) = try writer.read { db in
+                (try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='library'"),
+                 try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key='device'"))
+            }
+        } catch {
+            throw CatalogError(databaseError: error, label: path, action: "reading")
         }
         guard let lib, let libID = LibraryID(bytes: [UInt8](lib)) else {
             throw CatalogError(.database, "\(path): not a Hearth catalog (no library id)")
@@ -81,7 +85,8 @@ public final class Catalog: Sendable {
         return Catalog(db: writer, label: path, identity: identity, libraryID: libID)
     }
 
-    private static func writerFor(path: String) throws -> any DatabaseWriter {
+    /// - Parameter existing: the file must already be a catalog (nothing is created in another database).
+    private static func writerFor(path: String, existing: Bool) throws -> any DatabaseWriter {
         var config = Configuration()
         // Other `hearth` processes (a running `hearth serve`) may hold the write lock for a moment.
         config.busyMode = .timeout(10)
@@ -91,10 +96,24 @@ public final class Catalog: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; "
                            + "PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY")
         }
+        let pool: DatabasePool
         do {
-            return try DatabasePool(path: path, configuration: config)
+            pool = try DatabasePool(path: path, configuration: config)
         } catch {
-            throw CatalogError(.database, "\(path): cannot open database: \(error)")
+            throw CatalogError(databaseError: error, label: path, action: "opening")
+        }
+        try migrate(pool, label: path, existing: existing)
+        return pool
+    }
+
+    /// Brings the database to this binary's schema (see `CatalogMigrations`).
+    private static func migrate(_ writer: any DatabaseWriter, label: String, existing: Bool) throws {
+        do {
+            try CatalogMigrations.migrate(writer, label: label, existing: existing)
+        } catch let e as CatalogError {
+            throw e
+        } catch {
+            throw CatalogError(databaseError: error, label: label, action: "upgrading")
         }
     }
 
@@ -104,16 +123,16 @@ public final class Catalog: Sendable {
             if FileManager.default.fileExists(atPath: path) {
                 throw CatalogError(.database, "\(path): a file already exists there; open it instead")
             }
-            writer = try writerFor(path: path)
+            writer = try writerFor(path: path, existing: false)
         } else {
             writer = try DatabaseQueue()
+            try migrate(writer, label: "in-memory catalog", existing: false)
         }
         let cat = Catalog(db: writer, label: path ?? "in-memory catalog", identity: identity, libraryID: library)
         try cat.guarded {
             try writer.write { db in
-                try Schema.create(db)
                 let meta: [(String, DatabaseValueConvertible)] = [
-                    ("schema", Schema.version), ("library", Data(library.bytes)),
+                    ("library", Data(library.bytes)),
                     ("device", identity.deviceID.hash.data), ("epoch", 1), ("clock", 0),
                 ]
                 for (k, v) in meta {
@@ -124,14 +143,15 @@ public final class Catalog: Sendable {
         return cat
     }
 
-    /// Runs `body`, turning database failures into a `CatalogError` that names the catalog.
+    /// Runs `body`, turning database failures into a `CatalogError` that names the catalog and
+    /// keeps SQLite's cause (busy, full, corrupt, read-only, I/O).
     func guarded<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let e as CatalogError {
             throw e
         } catch {
-            throw CatalogError(.database, "\(label): \(error)")
+            throw CatalogError(databaseError: error, label: label, action: "writing")
         }
     }
 

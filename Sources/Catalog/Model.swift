@@ -313,7 +313,21 @@ public struct ApplyReport: Sendable {
 public struct CatalogError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable {
         case unknownAsset, unknownAlbum, unknownMember, ambiguous, invalidEdit, notPermitted
-        case badSignature, notMember, badPayload, wrongLibrary, overlap, tooLarge, database
+        case badSignature, notMember, badPayload, wrongLibrary, overlap, tooLarge
+        /// Any other database failure.
+        case database
+        /// SQLITE_BUSY / SQLITE_LOCKED: another connection (another `hearth` process) holds the lock.
+        case busy
+        /// SQLITE_FULL: the disk (or the database's page limit) is full.
+        case diskFull
+        /// SQLITE_CORRUPT / SQLITE_NOTADB: the file is damaged or not a database.
+        case corrupt
+        /// SQLITE_READONLY / SQLITE_PERM / SQLITE_CANTOPEN: the file cannot be written or opened.
+        case readOnly
+        /// SQLITE_IOERR: the operating system failed a read or write.
+        case io
+        /// The catalog was written by a newer Hearth (it has migrations this binary does not know).
+        case newerSchema
     }
     public let code: Code
     public let message: String

@@ -63,7 +63,7 @@ struct RawBinder {
         if rc == SQLITE_ROW { return true }
         sqlite3_reset(stmt)
         guard rc == SQLITE_DONE else {
-            throw CatalogError(.database, "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            throw failure(rc)
         }
         return false
     }
@@ -91,12 +91,17 @@ struct RawBinder {
                      seq: unsql(int(at: col + 3)))
     }
 
+    /// SQLite's result as a `DatabaseError`, so that `Catalog.guarded` keeps its cause (busy, full, corrupt…).
+    private func failure(_ rc: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+    }
+
     /// Runs the statement to completion.
     func step() throws {
         let rc = sqlite3_step(stmt)
         sqlite3_reset(stmt)
         guard rc == SQLITE_DONE else {
-            throw CatalogError(.database, "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            throw failure(rc)
         }
     }
 }

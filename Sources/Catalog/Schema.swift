@@ -2,69 +2,16 @@ import Foundation
 import GRDB
 import HearthCrypto
 
-/// The catalog's tables. `asset` is a rowid table on purpose: its wide rows append in import
-/// order while only the narrow id index takes the random-key inserts.
-/// `member_op` keeps every accepted membership change for causal authorization (see `Membership`).
-/// Registers keep the winning stamp; `asset`, `album`, `member` are the
-/// materialized state the queries read, updated as each change is applied.
+/// How values live in the catalog's tables. The tables themselves are made by
+/// `CatalogMigrations` (frozen SQL, one named migration per change). `asset` is a rowid table
+/// on purpose: its wide rows append in import order while only the narrow id index takes the
+/// random-key inserts. `member_op` keeps every accepted membership change for causal
+/// authorization (see `Membership`). Registers keep the winning stamp; `asset`, `album`,
+/// `member` are the materialized state the queries read, updated as each change is applied.
 enum Schema {
-    static let version = 2
-
+    /// The `asset` columns of the fields, in `AssetField` order (queries read and write these;
+    /// the migrations create them).
     static let assetFieldColumns = AssetField.allCases.map { "\($0.column)" }
-
-    static func create(_ db: Database) throws {
-        let fieldCols = AssetField.allCases.map { "\($0.column) \(sqlType($0))" }.joined(separator: ", ")
-        try db.execute(sql: """
-            CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-            CREATE TABLE vv(device BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
-                PRIMARY KEY(device, epoch)) WITHOUT ROWID;
-            CREATE TABLE batch_log(device BLOB NOT NULL, epoch INTEGER NOT NULL, first_seq INTEGER NOT NULL,
-                last_seq INTEGER NOT NULL, members INTEGER NOT NULL, payload BLOB NOT NULL, signature BLOB NOT NULL,
-                UNIQUE(device, epoch, first_seq));
-            CREATE TABLE pending(device BLOB NOT NULL, epoch INTEGER NOT NULL, first_seq INTEGER NOT NULL,
-                last_seq INTEGER NOT NULL, payload BLOB NOT NULL, signature BLOB NOT NULL,
-                PRIMARY KEY(device, epoch, first_seq));
-            CREATE TABLE member(device BLOB PRIMARY KEY, public_key BLOB, name TEXT, role INTEGER,
-                removed INTEGER NOT NULL DEFAULT 0,
-                hlc INTEGER, s_dev BLOB, s_epoch INTEGER, s_seq INTEGER) WITHOUT ROWID;
-            CREATE TABLE member_op(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
-                target BLOB NOT NULL, hlc INTEGER NOT NULL, public_key BLOB, name TEXT, role INTEGER,
-                removed INTEGER NOT NULL, PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
-            CREATE INDEX member_op_target ON member_op(target);
-            CREATE TABLE asset(id BLOB PRIMARY KEY, state INTEGER NOT NULL, sort_key INTEGER NOT NULL,
-                file_name TEXT NOT NULL, imp_hlc INTEGER NOT NULL, imp_dev BLOB NOT NULL, imp_epoch INTEGER NOT NULL,
-                imp_seq INTEGER NOT NULL, original BLOB NOT NULL, \(fieldCols));
-            CREATE INDEX asset_page ON asset(state, sort_key DESC, id DESC);
-            CREATE INDEX asset_fav ON asset(state, sort_key DESC, id DESC) WHERE \(AssetField.favorite.column) = 1;
-            CREATE TABLE asset_name(asset BLOB NOT NULL, name TEXT NOT NULL, PRIMARY KEY(asset, name)) WITHOUT ROWID;
-            CREATE TABLE field_reg(asset BLOB NOT NULL, field INTEGER NOT NULL, hlc INTEGER NOT NULL,
-                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL,
-                PRIMARY KEY(asset, field)) WITHOUT ROWID;
-            CREATE TABLE purged(asset BLOB PRIMARY KEY) WITHOUT ROWID;
-            CREATE TABLE album(id BLOB PRIMARY KEY, name TEXT, description TEXT, cover TEXT,
-                deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-            CREATE TABLE album_reg(album BLOB NOT NULL, field INTEGER NOT NULL, hlc INTEGER NOT NULL,
-                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
-                PRIMARY KEY(album, field)) WITHOUT ROWID;
-            CREATE TABLE album_item(album BLOB NOT NULL, asset BLOB NOT NULL, dev BLOB NOT NULL,
-                epoch INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(album, asset, dev, epoch, seq)) WITHOUT ROWID;
-            CREATE INDEX album_item_asset ON album_item(asset);
-            CREATE TABLE asset_tag(asset BLOB NOT NULL, tag TEXT NOT NULL, dev BLOB NOT NULL,
-                epoch INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(asset, tag, dev, epoch, seq)) WITHOUT ROWID;
-            CREATE INDEX asset_tag_tag ON asset_tag(tag, asset);
-            CREATE TABLE removed_dot(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
-                PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
-            """)
-    }
-
-    static func sqlType(_ f: AssetField) -> String {
-        switch f.kind {
-        case .int, .bool: "INTEGER"
-        case .double: "REAL"
-        case .text: "TEXT"
-        case .takenAt, .object, .range: "BLOB"
-        }
-    }
 
     /// The column form of a field value.
     static func column(_ v: FieldValue) -> DatabaseValue {

@@ -34,6 +34,8 @@ public struct ChunkStoreError: Error, CustomStringConvertible, Sendable, Equatab
         case busy
         /// The index database failed.
         case database
+        /// The index was written by a newer Hearth (it has migrations this binary does not know).
+        case newerSchema
         /// Any other I/O failure.
         case io
     }

@@ -64,20 +64,7 @@ final class FileBackend: ChunkBackend {
         let dbPath = directory + "/index.sqlite"
         do {
             db = try DatabaseQueue(path: dbPath, configuration: config)
-            try db.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS pack (
-                        id INTEGER PRIMARY KEY,
-                        liveCount INTEGER NOT NULL,
-                        liveBytes INTEGER NOT NULL);
-                    CREATE TABLE IF NOT EXISTS chunk (
-                        id BLOB PRIMARY KEY NOT NULL,
-                        pack INTEGER NOT NULL,
-                        offset INTEGER NOT NULL,
-                        length INTEGER NOT NULL) WITHOUT ROWID;
-                    CREATE INDEX IF NOT EXISTS chunk_by_pack ON chunk(pack, offset);
-                    """)
-            }
+            try IndexMigrations.migrate(db, path: dbPath)
         } catch {
             close(lockFD)
             throw Self.mapDatabaseError(error, dbPath)
@@ -131,13 +118,22 @@ final class FileBackend: ChunkBackend {
     static func mapDatabaseError(_ error: Error, _ path: String) -> Error {
         if let e = error as? ChunkStoreError { return e }
         if let e = error as? DatabaseError {
-            if e.resultCode == .SQLITE_FULL {
-                return ChunkStoreError(.diskFull, "\(path): disk full while updating the chunk index; free some space and retry")
+            let detail = e.message ?? "\(e.extendedResultCode)"
+            switch e.resultCode {
+            case .SQLITE_FULL:
+                return ChunkStoreError(.diskFull, "disk full while writing the chunk index (\(path)); free some space and retry")
+            case .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_CANTOPEN:
+                return ChunkStoreError(.permissionDenied, "\(path): cannot open or write the chunk index (\(detail))")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return ChunkStoreError(.busy, "chunk index is busy: another hearth process holds it (\(path), \(detail))")
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return ChunkStoreError(.corrupt, "chunk index is corrupt (\(path): \(detail)); "
+                                       + "run hearth verify / restore from a peer")
+            case .SQLITE_IOERR:
+                return ChunkStoreError(.io, "I/O error on the chunk index (\(path): \(detail)); check the disk")
+            default:
+                return ChunkStoreError(.database, "\(path): chunk index error (\(detail))")
             }
-            if e.resultCode == .SQLITE_PERM || e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_CANTOPEN {
-                return ChunkStoreError(.permissionDenied, "\(path): cannot open or write the chunk index (\(e.message ?? "\(e.resultCode)"))")
-            }
-            return ChunkStoreError(.database, "\(path): chunk index error (\(e.message ?? "\(e.resultCode)"))")
         }
         return ChunkStoreError(.database, "\(path): chunk index error (\(error))")
     }

@@ -5,11 +5,9 @@ import Testing
 /// Runs the reader over the shared corpus and compares with ExifTool 12.57's reading.
 @Suite("Corpus", .serialized)
 struct CorpusTests {
-    @Test func agreesWithExifTool() throws {
-        guard let root = MetadataCorpus.root else {
-            print("CorpusTests: skipped, no corpus (set HEARTH_CORPUS or put it at ../shared/corpus)")
-            return
-        }
+    @Test(.enabled(if: MetadataCorpus.root != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func agreesWithExifTool() throws {
+        let root = try #require(MetadataCorpus.root)
         var a = MetadataAgreement()
         var unreadable: [String] = []
         var count = 0
@@ -161,11 +159,9 @@ private func compare(_ info: MediaInfo, _ e: [String: Any], format: String, file
 @Suite("Corpus files", .serialized)
 struct CorpusFileTests {
     /// Crashers of other parsers: each must give info or a MediaError, quickly.
-    @Test func badInputNeverCrashesOrHangs() throws {
-        guard let root = MetadataCorpus.root else {
-            print("CorpusTests: skipped bad-input, no corpus (set HEARTH_CORPUS or put it at ../shared/corpus)")
-            return
-        }
+    @Test(.enabled(if: MetadataCorpus.root != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func badInputNeverCrashesOrHangs() throws {
+        let root = try #require(MetadataCorpus.root)
         let dir = root.appendingPathComponent("bad-input")
         let files = (FileManager.default.enumerator(atPath: dir.path)?.allObjects as? [String] ?? [])
             .filter { !$0.hasPrefix(".") }.sorted()
@@ -191,11 +187,9 @@ struct CorpusFileTests {
     }
 
     /// Everything in the corpus, listed by ExifTool or not (models, annotations, text): info or MediaError.
-    @Test func everyCorpusFileReadsOrRefuses() throws {
-        guard let root = MetadataCorpus.root else {
-            print("CorpusTests: skipped full sweep, no corpus")
-            return
-        }
+    @Test(.enabled(if: MetadataCorpus.root != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func everyCorpusFileReadsOrRefuses() throws {
+        let root = try #require(MetadataCorpus.root)
         let paths = (FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []).sorted()
         var read = 0, refused = 0
         for relative in paths {
@@ -213,11 +207,9 @@ struct CorpusFileTests {
         #expect(read > 300)
     }
 
-    @Test func motionPhotosMatchManifest() throws {
-        guard let root = MetadataCorpus.root else {
-            print("CorpusTests: skipped motion photos, no corpus")
-            return
-        }
+    @Test(.enabled(if: MetadataCorpus.root != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func motionPhotosMatchManifest() throws {
+        let root = try #require(MetadataCorpus.root)
         let motion = root.appendingPathComponent("motion")
         let data = try Data(contentsOf: motion.appendingPathComponent("manifest.json"))
         let manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -245,11 +237,9 @@ struct CorpusFileTests {
         #expect(m.videoOffset + m.videoLength == Int64(size))
     }
 
-    @Test func livePhotoPairIsPaired() throws {
-        guard let root = MetadataCorpus.root else {
-            print("CorpusTests: skipped Live Photo pairing, no corpus")
-            return
-        }
+    @Test(.enabled(if: MetadataCorpus.root != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func livePhotoPairIsPaired() throws {
+        let root = try #require(MetadataCorpus.root)
         let dir = root.appendingPathComponent("synthetic/livephoto")
         let still = dir.appendingPathComponent("IMG_5195.HEIC").path
         let video = dir.appendingPathComponent("IMG_5195.MOV").path

@@ -14,11 +14,9 @@ import Testing
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }()
 
-    @Test func wholeCorpusImportsOrFailsCleanly() throws {
-        guard let corpus = Self.corpus else {
-            print("corpus import: skipped, no ../shared/corpus and no HEARTH_CORPUS")
-            return
-        }
+    @Test(.enabled(if: corpus != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func wholeCorpusImportsOrFailsCleanly() throws {
+        let corpus = try #require(Self.corpus)
         let h = try HearthBinary.temporary("corpus")
         defer { h.cleanup() }
         try h.ok(["init"])

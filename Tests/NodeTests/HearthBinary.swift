@@ -30,6 +30,8 @@ struct HearthBinary {
     let home: URL
     /// Added to the environment of every command (a skewed clock through libfaketime, say).
     var environment: [String: String] = [:]
+    /// Another `hearth` to run in this home (a previous release's); nil runs `HearthBinary.url`.
+    var executable: URL? = nil
 
     /// The same home, with `extra` in every command's environment.
     func with(environment extra: [String: String]) -> HearthBinary {
@@ -53,7 +55,7 @@ struct HearthBinary {
     @discardableResult
     func run(_ args: [String], input: String? = nil, timeout: Double = 120) throws -> Result {
         let p = Process()
-        p.executableURL = HearthBinary.url
+        p.executableURL = executable ?? HearthBinary.url
         p.arguments = ["--home", home.path] + args
         var env = ProcessInfo.processInfo.environment
         env["HEARTH_HOME"] = nil

@@ -36,11 +36,9 @@ import Testing
         #expect(a["takenAt"]?.stringValue == before["takenAt"]?.stringValue)
     }
 
-    @Test func liveAndMotionPhotosFromTheCorpus() throws {
-        guard let corpus = CorpusImportTests.corpus else {
-            print("media pipeline corpus test: skipped, no ../shared/corpus")
-            return
-        }
+    @Test(.enabled(if: CorpusImportTests.corpus != nil, "no media corpus (set HEARTH_CORPUS or put it at ../shared/corpus)"))
+    func liveAndMotionPhotosFromTheCorpus() throws {
+        let corpus = try #require(CorpusImportTests.corpus)
         let h = try HearthBinary.temporary("motion")
         defer { h.cleanup() }
         try h.ok(["init"])

@@ -14,7 +14,7 @@ final class BackgroundHearth: @unchecked Sendable {
     init(_ node: HearthBinary, _ args: [String], label: String) throws {
         log = node.scratch.appendingPathComponent("\(label).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.executableURL = HearthBinary.url
+        process.executableURL = node.executable ?? HearthBinary.url
         process.arguments = ["--home", node.home.path] + args
         var env = ProcessInfo.processInfo.environment
         env["HEARTH_HOME"] = nil

@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+
+/// Every change ever made to the catalog's SQLite schema, in order: the one place that says
+/// what tables a catalog has.
+///
+/// A catalog opens through GRDB's `DatabaseMigrator`, which records each applied migration's
+/// name in `grdb_migrations` and runs those not yet applied, each in its own transaction.
+///
+/// ## The pattern for a new record kind or field
+/// 1. Write one new `static func` below that creates the new table (or `ALTER TABLE … ADD COLUMN`
+///    for a new asset field), with its columns written out as literal SQL text.
+/// 2. Append `(name, function)` to the end of `all`. The name says what it adds, e.g.
+///    `"v3-person"`; the number is the schema version the migration brings (`version`).
+/// 3. Append the same name to the pinned list in `MigrationTests`.
+///
+/// Never edit, rename, reorder or remove a migration that has shipped: libraries out there
+/// already ran it, and a changed migration would leave their schema different from a new
+/// library's. The pinned list makes such an edit fail the tests. A migration never reads a
+/// Swift enum to build its SQL (an enum grows; a migration must not): a new `AssetField` needs
+/// a migration that adds its column, and `MigrationTests` checks every field has one.
+///
+/// A catalog written by a newer Hearth, whose `grdb_migrations` names migrations this binary
+/// does not know, is refused unchanged (`CatalogError.Code.newerSchema`).
+///
+/// Release 6847644 created its catalogs without a migrator, with exactly the tables of
+/// `v2Initial`, and wrote `meta.schema = 2`. Such a catalog is adopted in place: the first
+/// migration is recorded as applied without running it, and its data is not touched.
+enum CatalogMigrations {
+    /// The catalog schema migrations, oldest first. Append only.
+    static let all: [(name: String, migrate: @Sendable (Database) throws -> Void)] = [
+        ("v2-release-6847644", v2Initial),
+    ]
+
+    /// The schema version this binary writes: version 2 is release 6847644's schema, and each
+    /// later migration adds one. Also stored as `meta.schema`.
+    static var version: Int { firstVersion - 1 + all.count }
+
+    /// The version the first migration brings (release 6847644 wrote `meta.schema = 2`).
+    static let firstVersion = 2
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        for (name, migrate) in all { m.registerMigration(name, migrate: migrate) }
+        return m
+    }
+
+    /// The tables every release-6847644 catalog has; their presence (with `meta.schema = 2` and no
+    /// `grdb_migrations`) is how such a catalog is recognized.
+    static let releaseTables = ["meta", "vv", "batch_log", "pending", "member", "member_op", "asset",
+                                "asset_name", "field_reg", "purged", "album", "album_reg", "album_item",
+                                "asset_tag", "removed_dot"]
+
+    /// Brings `writer`'s database to `version`: adopts a release-6847644 catalog, refuses one
+    /// from a newer Hearth (unchanged), runs the migrations not yet applied, and records the
+    /// version in `meta`. `label` names the database in errors. With `existing`, the database
+    /// must already be a catalog: no table is created in any other file.
+    static func migrate(_ writer: any DatabaseWriter, label: String, existing: Bool) throws {
+        let migrator = migrator
+        try writer.barrierWriteWithoutTransaction { db in
+            let applied = try migrator.appliedIdentifiers(db)
+            if applied.isEmpty, try db.tableExists("meta") {
+                try adoptRelease(db, label: label)
+            } else if applied.isEmpty, existing {
+                throw CatalogError(.database, "\(label): not a Hearth catalog (no library id)")
+            } else if try migrator.hasBeenSuperseded(db) {
+                let stored = (try? Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'")) ?? 0
+                let theirs = max(stored, firstVersion - 1 + applied.count)
+                let unknown = applied.subtracting(migrator.migrations).sorted()
+                throw CatalogError(.newerSchema, "\(label): catalog schema \(theirs) (written by a newer Hearth) "
+                                   + "is newer than this binary's schema \(version); upgrade hearth "
+                                   + "(unknown migrations: \(unknown.joined(separator: ", ")))")
+            }
+        }
+        try migrator.migrate(writer)
+        let stored = try writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'")
+        }
+        if stored != version {
+            try writer.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES('schema', ?)", arguments: [version])
+            }
+        }
+    }
+
+    /// Records the first migration as applied to a catalog release 6847644 made, after checking
+    /// it is one: `meta.schema = 2` and every table of `v2Initial` present. Touches no data.
+    private static func adoptRelease(_ db: Database, label: String) throws {
+        let stored = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'")
+        guard stored == firstVersion else {
+            throw CatalogError(.newerSchema, "\(label): catalog schema \(stored.map(String.init) ?? "unknown") "
+                               + "without a migration record; this binary knows schemas \(firstVersion)...\(version)")
+        }
+        for table in releaseTables where try !db.tableExists(table) {
+            throw CatalogError(.corrupt, "\(label): catalog database is corrupt (table \(table) is missing); "
+                               + "run hearth verify / restore from a peer")
+        }
+        try db.inTransaction {
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            try db.execute(sql: "INSERT OR IGNORE INTO grdb_migrations(identifier) VALUES(?)", arguments: [all[0].name])
+            return .commit
+        }
+    }
+
+    // MARK: - The migrations. Frozen: never edit one that has shipped.
+
+    /// Schema 2, as release 6847644 created it. `asset.f_N` materializes `AssetField` raw value N:
+    /// 1 bytes, 2 mimeType, 3 type, 4 takenAt, 5 width, 6 height, 7 orientation, 8 latitude,
+    /// 9 longitude, 10 altitude, 11 make, 12 model, 13 lens, 14 fNumber, 15 exposureTime, 16 iso,
+    /// 17 focalLength, 18 durationSeconds, 19 projection, 20 motion, 21 motionVideo, 22 motionRange,
+    /// 23 description, 24 rating, 25 favorite, 26 archived, 27 trashedAt, 28 thumbnail, 29 preview.
+    static func v2Initial(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            CREATE TABLE vv(device BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                PRIMARY KEY(device, epoch)) WITHOUT ROWID;
+            CREATE TABLE batch_log(device BLOB NOT NULL, epoch INTEGER NOT NULL, first_seq INTEGER NOT NULL,
+                last_seq INTEGER NOT NULL, members INTEGER NOT NULL, payload BLOB NOT NULL, signature BLOB NOT NULL,
+                UNIQUE(device, epoch, first_seq));
+            CREATE TABLE pending(device BLOB NOT NULL, epoch INTEGER NOT NULL, first_seq INTEGER NOT NULL,
+                last_seq INTEGER NOT NULL, payload BLOB NOT NULL, signature BLOB NOT NULL,
+                PRIMARY KEY(device, epoch, first_seq));
+            CREATE TABLE member(device BLOB PRIMARY KEY, public_key BLOB, name TEXT, role INTEGER,
+                removed INTEGER NOT NULL DEFAULT 0,
+                hlc INTEGER, s_dev BLOB, s_epoch INTEGER, s_seq INTEGER) WITHOUT ROWID;
+            CREATE TABLE member_op(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                target BLOB NOT NULL, hlc INTEGER NOT NULL, public_key BLOB, name TEXT, role INTEGER,
+                removed INTEGER NOT NULL, PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
+            CREATE INDEX member_op_target ON member_op(target);
+            CREATE TABLE asset(id BLOB PRIMARY KEY, state INTEGER NOT NULL, sort_key INTEGER NOT NULL,
+                file_name TEXT NOT NULL, imp_hlc INTEGER NOT NULL, imp_dev BLOB NOT NULL, imp_epoch INTEGER NOT NULL,
+                imp_seq INTEGER NOT NULL, original BLOB NOT NULL,
+                f_1 INTEGER, f_2 TEXT, f_3 TEXT, f_4 BLOB, f_5 INTEGER, f_6 INTEGER, f_7 INTEGER,
+                f_8 REAL, f_9 REAL, f_10 REAL, f_11 TEXT, f_12 TEXT, f_13 TEXT, f_14 REAL, f_15 REAL,
+                f_16 INTEGER, f_17 REAL, f_18 REAL, f_19 TEXT, f_20 INTEGER, f_21 BLOB, f_22 BLOB,
+                f_23 TEXT, f_24 INTEGER, f_25 INTEGER, f_26 INTEGER, f_27 INTEGER, f_28 BLOB, f_29 BLOB);
+            CREATE INDEX asset_page ON asset(state, sort_key DESC, id DESC);
+            CREATE INDEX asset_fav ON asset(state, sort_key DESC, id DESC) WHERE f_25 = 1;
+            CREATE TABLE asset_name(asset BLOB NOT NULL, name TEXT NOT NULL, PRIMARY KEY(asset, name)) WITHOUT ROWID;
+            CREATE TABLE field_reg(asset BLOB NOT NULL, field INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL,
+                PRIMARY KEY(asset, field)) WITHOUT ROWID;
+            CREATE TABLE purged(asset BLOB PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE album(id BLOB PRIMARY KEY, name TEXT, description TEXT, cover TEXT,
+                deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+            CREATE TABLE album_reg(album BLOB NOT NULL, field INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                PRIMARY KEY(album, field)) WITHOUT ROWID;
+            CREATE TABLE album_item(album BLOB NOT NULL, asset BLOB NOT NULL, dev BLOB NOT NULL,
+                epoch INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(album, asset, dev, epoch, seq)) WITHOUT ROWID;
+            CREATE INDEX album_item_asset ON album_item(asset);
+            CREATE TABLE asset_tag(asset BLOB NOT NULL, tag TEXT NOT NULL, dev BLOB NOT NULL,
+                epoch INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(asset, tag, dev, epoch, seq)) WITHOUT ROWID;
+            CREATE INDEX asset_tag_tag ON asset_tag(tag, asset);
+            CREATE TABLE removed_dot(dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                PRIMARY KEY(dev, epoch, seq)) WITHOUT ROWID;
+            """)
+    }
+}
