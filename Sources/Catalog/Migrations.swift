@@ -72,7 +72,13 @@ enum CatalogMigrations {
                                    + "(unknown migrations: \(unknown.joined(separator: ", ")))")
             }
         }
-        try migrator.migrate(writer)
+        do {
+            try migrator.migrate(writer)
+        } catch {
+            // Two processes (a running `hearth serve` and a command) may upgrade at once; the one
+            // that waited for the lock then finds the migration's tables made. Done is done.
+            guard (try? writer.read({ try migrator.hasCompletedMigrations($0) })) == true else { throw error }
+        }
         let stored = try writer.read { db in
             try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'")
         }

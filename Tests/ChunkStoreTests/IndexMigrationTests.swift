@@ -76,6 +76,22 @@ import Testing
         #expect(try state() == before, "the refused index is left as it was")
     }
 
+    /// The page limit stands in for a full disk: SQLite answers SQLITE_FULL either way.
+    @Test func fullIndexSaysDiskFull() throws {
+        let dir = TempDir()
+        let store = try ChunkStore.open(directory: dir.path)
+        let backend = try #require(store.backendForTesting as? FileBackend)
+        try backend.db.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)")
+        }
+        let e = try #require(throws: ChunkStoreError.self) {
+            for i in 0..<200 { _ = try store.store(bytes: pseudoRandomBytes(4096, seed: UInt64(i) + 1)) }
+        }
+        #expect(e.code == .diskFull)
+        #expect(e.message.contains("disk full while writing the chunk index"), "\(e.message)")
+    }
+
     @Test func garbageIndexIsReportedCorrupt() throws {
         let dir = TempDir()
         _ = dir.write("index.sqlite", (0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
