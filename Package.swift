@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Hearth: a photo and video library with no central server.
 /// Module arrows point one way (see README "Architecture"):
-/// hearth → Node → {Transport, Media} → SyncEngine → {Catalog, ChunkStore, Wire, HearthCrypto}.
+/// hearth → Node → {Transport, Media, Presentation, Jobs} → SyncEngine → {Catalog, ChunkStore, Wire, HearthCrypto}
+/// (Presentation sits on SyncEngine, Catalog and Wire; Jobs on nothing of the project).
 let package = Package(
     name: "Hearth",
     platforms: [.macOS(.v14)],
@@ -43,12 +44,16 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // What `--json` prints (assets, status, libraries), shared by the CLI and the HTTP API to come.
+        .target(name: "Presentation", dependencies: ["Catalog", "SyncEngine", "Wire", "HearthCrypto"]),
+        // The node's background job runner.
+        .target(name: "Jobs"),
         .target(name: "Node", dependencies: [
-            "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "HearthCrypto",
+            "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "HearthCrypto", "Presentation", "Jobs",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
-            "CMalloc", "Node", "Catalog", "ChunkStore", "Media", "HearthCrypto",
+            "CMalloc", "Node", "Presentation", "Catalog", "ChunkStore", "Media", "HearthCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -81,7 +86,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Catalog", "Media", "HearthCrypto"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Presentation", "Jobs", "Catalog", "Media", "HearthCrypto"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
     ],
     swiftLanguageModes: [.v6]

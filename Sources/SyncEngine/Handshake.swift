@@ -67,6 +67,22 @@ public struct HandshakeConfig {
     /// This side's Noise ephemeral key pair: fresh random for every connection (SPEC 3). The
     /// machine draws no randomness itself; a simulation derives it from its seed.
     public var ephemeral: NoiseKeyPair
+    /// Responder serving several libraries on one port: the library a peer's Hello names gives the
+    /// Hello to answer with and who may use it (nil: not held here, refused as `wrong-library`).
+    /// Without it the peer's Hello must name `library`. `isMember` above then admits a member of
+    /// any library served, before the Hellos.
+    public var libraries: ((LibraryID) -> ServedLibrary?)?
+
+    /// One library a responder serves: its Hello and its members.
+    public struct ServedLibrary {
+        public var hello: Hello
+        public var isMember: (DeviceID) -> Bool
+
+        public init(hello: Hello, isMember: @escaping (DeviceID) -> Bool) {
+            self.hello = hello
+            self.isMember = isMember
+        }
+    }
 
     public init(role: Role, identity: Identity, library: LibraryID, hello: Hello, isMember: @escaping (DeviceID) -> Bool,
                 pairingHook: PairingHook? = nil, joinTicket: JoinTicket? = nil, timeout: Int64 = 10_000,
@@ -82,6 +98,7 @@ public struct HandshakeConfig {
         self.timeout = timeout
         self.peerName = peerName
         self.ephemeral = ephemeral
+        libraries = nil
     }
 }
 
@@ -114,6 +131,8 @@ public struct HandshakeOutcome {
     public let cipher: TransportCipher
     public let peerDevice: DeviceID
     public let peerHello: Hello
+    /// The library the session serves: the one the peer's Hello named (see `HandshakeConfig.libraries`).
+    public let library: LibraryID
     /// The protocol version the session speaks (SPEC 8).
     public let version: UInt16
     /// Set on a pairing connection that admitted the joiner.
@@ -374,14 +393,21 @@ public struct Handshake {
         case .failure(let e):
             throw SyncError(.decryptFailed, "\(peer): Hello did not decode (\(e))")
         }
-        let isMember: (DeviceID) -> Bool = config.joinTicket.map { j in { $0 == j.inviter } } ?? config.isMember
-        let version = try Self.check(peerHello: h, handshakeKey: peerPayload!.ed25519PublicKey, library: config.library,
-                                     isMember: isMember, peer: peer, localMaxVersion: config.hello.protocolVersion)
-        if config.role == .responder { out.append(.sendFrame(try cipher.seal(Message.hello(config.hello).encoded()))) }
+        var served = (library: config.library, hello: config.hello, isMember: config.isMember)
+        if config.role == .responder, let resolve = config.libraries {
+            guard let library = LibraryID(bytes: h.library), let s = resolve(library) else {
+                throw SyncError(.wrongLibrary, "\(peer) asks for library \(Hex.encode(h.library)), which this node does not hold")
+            }
+            served = (library, s.hello, s.isMember)
+        }
+        let isMember: (DeviceID) -> Bool = config.joinTicket.map { j in { $0 == j.inviter } } ?? served.isMember
+        let version = try Self.check(peerHello: h, handshakeKey: peerPayload!.ed25519PublicKey, library: served.library,
+                                     isMember: isMember, peer: peer, localMaxVersion: served.hello.protocolVersion)
+        if config.role == .responder { out.append(.sendFrame(try cipher.seal(Message.hello(served.hello).encoded()))) }
         let joined = config.joinTicket.map { PairingOutcome(ticketID: $0.ticketID, name: $0.name, admitted: true) }
         step = .done
-        out.append(.established(HandshakeOutcome(cipher: cipher, peerDevice: peerDevice!, peerHello: h, version: version,
-                                                 pairing: admitted ?? joined)))
+        out.append(.established(HandshakeOutcome(cipher: cipher, peerDevice: peerDevice!, peerHello: h,
+                                                 library: served.library, version: version, pairing: admitted ?? joined)))
     }
 
     /// Checks a peer's Hello against what the handshake proved and what we hold.

@@ -36,6 +36,11 @@ public struct SyncContext: Sendable {
     public var listenPort: Int?
     /// `host:port` addresses this node knows it is reachable at, listed in Listening (at most 8).
     public var listenAddresses: [String] = []
+    /// A node that serves several libraries on one port: the context of the library an
+    /// initiator's Hello names (nil: not held here, and the connection is refused). The
+    /// accepting side then runs the session, and sends its Hello, with that context; `isMember`
+    /// of this context decides who may get as far as Hello. Unused by the dialling side.
+    public var libraries: (@Sendable (LibraryID) -> SyncContext?)?
 
     public init(catalog: any SyncCatalog & Sendable, chunks: any SyncChunkSource & Sendable, identity: Identity,
                 epoch: UInt32, policy: StoragePolicy, isMember: (@Sendable (DeviceID) -> Bool)? = nil,
@@ -216,24 +221,26 @@ struct Connection {
             context.observer?(.ended(device: nil, address: peerAddress, inbound: role == .responder, summary: nil, error: e))
             throw e
         }
+        // The library the peer asked for (a node serving several), else this context's.
+        let served = secure.context
         var logger = logger
         logger[metadataKey: "peer"] = "\(secure.peerDevice.short)"
         logger.info("connected", metadata: ["address": "\(peerAddress)", "policy": "\(secure.peerHello.policy)"])
-        context.observer?(.connected(device: secure.peerDevice, address: peerAddress, inbound: role == .responder))
+        served.observer?(.connected(device: secure.peerDevice, address: peerAddress, inbound: role == .responder))
         var session = SyncSession(
-            catalog: context.catalog, chunks: context.chunks,
-            config: SyncConfig(policy: context.policy, creditWindow: context.limits.creditWindow,
-                               pingInterval: context.limits.idleTimeout / 4, idleTimeout: context.limits.idleTimeout),
+            catalog: served.catalog, chunks: served.chunks,
+            config: SyncConfig(policy: served.policy, creditWindow: served.limits.creditWindow,
+                               pingInterval: served.limits.idleTimeout / 4, idleTimeout: served.limits.idleTimeout),
             peerName: "\(secure.peerDevice.short) at \(peerAddress)", protocolVersion: secure.version)
         do {
             let s = try await drive(&session, secure: secure, events: &it, outbound: outbound, logger: logger,
                                     stopAtConvergence: stopAtConvergence, onCatalogChange: onCatalogChange, now: now)
-            context.observer?(.ended(device: secure.peerDevice, address: peerAddress, inbound: role == .responder,
+            served.observer?(.ended(device: secure.peerDevice, address: peerAddress, inbound: role == .responder,
                                      summary: s, error: nil))
             return s
         } catch {
             let e = error as? SyncError ?? SyncError(.internalError, "\(peerAddress): \(error)")
-            context.observer?(.ended(device: secure.peerDevice, address: peerAddress, inbound: role == .responder,
+            served.observer?(.ended(device: secure.peerDevice, address: peerAddress, inbound: role == .responder,
                                      summary: session.summary, error: e))
             throw e
         }

@@ -11,12 +11,15 @@ final class SecureChannel {
     let peerDevice: DeviceID
     let peerHello: Hello
     let version: UInt16
+    /// The context of the library this connection serves (see `SyncContext.libraries`).
+    let context: SyncContext
 
-    init(cipher: TransportCipher, peerDevice: DeviceID, peerHello: Hello, version: UInt16) {
+    init(cipher: TransportCipher, peerDevice: DeviceID, peerHello: Hello, version: UInt16, context: SyncContext) {
         self.cipher = cipher
         self.peerDevice = peerDevice
         self.peerHello = peerHello
         self.version = version
+        self.context = context
     }
 
     /// The sealed frame in a buffer ready to write: encrypted straight behind its header.
@@ -41,14 +44,20 @@ final class SecureChannel {
                           outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                           startOpening: (TransportOpener) -> Void,
                           now: @Sendable () -> Int64) async throws -> SecureChannel {
-        let hello = Hello(publicKey: context.identity.publicKey, library: context.catalog.syncLibrary.bytes,
-                          epoch: context.epoch, policy: context.policy, software: context.software)
-        var machine = Handshake(HandshakeConfig(
+        func hello(_ c: SyncContext) -> Hello {
+            Hello(publicKey: c.identity.publicKey, library: c.catalog.syncLibrary.bytes,
+                  epoch: c.epoch, policy: c.policy, software: c.software)
+        }
+        var config = HandshakeConfig(
             role: role == .initiator ? .initiator : .responder, identity: context.identity,
-            library: context.catalog.syncLibrary, hello: hello, isMember: context.isMember,
+            library: context.catalog.syncLibrary, hello: hello(context), isMember: context.isMember,
             pairingHook: role == .responder ? context.pairingHook : nil,
             joinTicket: role == .initiator ? context.joinTicket : nil,
-            timeout: context.limits.handshakeTimeout, peerName: peer, ephemeral: NoiseKeyPair.generate()))
+            timeout: context.limits.handshakeTimeout, peerName: peer, ephemeral: NoiseKeyPair.generate())
+        if role == .responder, let resolve = context.libraries {
+            config.libraries = { id in resolve(id).map { .init(hello: hello($0), isMember: $0.isMember) } }
+        }
+        var machine = Handshake(config)
         var pending = machine.handle(.start, now: now())
         while true {
             for effect in pending {
@@ -68,7 +77,10 @@ final class SecureChannel {
                         context.logger.notice("paired", metadata: ["device": "\(o.peerDevice.short)", "name": "\(p.name)",
                                                                    "ticket": "\(Hex.encode(p.ticketID))"])
                     }
-                    return SecureChannel(cipher: o.cipher, peerDevice: o.peerDevice, peerHello: o.peerHello, version: o.version)
+                    // The library the peer's Hello named (a node serving several), else this context's.
+                    let served = role == .responder ? context.libraries?(o.library) ?? context : context
+                    return SecureChannel(cipher: o.cipher, peerDevice: o.peerDevice, peerHello: o.peerHello,
+                                         version: o.version, context: served)
                 }
             }
             guard let event = await events.next() else {

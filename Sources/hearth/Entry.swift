@@ -32,23 +32,27 @@ enum Entry {
         mallopt(M_TRIM_THRESHOLD, 256 << 20)
     }
 
-    /// `--home DIR` is global: it may stand before or after the subcommand. It is taken out of
-    /// the arguments here and handed on as `HEARTH_HOME`, which `Home.resolve` reads.
+    /// `--home DIR` and `--library NAME-OR-ID` are global: they may stand before or after the
+    /// subcommand. They are taken out of the arguments here and handed on as `HEARTH_HOME`
+    /// (which `Home.resolve` reads) and `HEARTH_LIBRARY` (which `openNode` reads).
     static func extractGlobalHome(_ args: [String]) -> [String] {
         var out: [String] = []
         var i = 0
-        while i < args.count {
+        let globals = ["--home": "HEARTH_HOME", "--library": "HEARTH_LIBRARY"]
+        scan: while i < args.count {
             let a = args[i]
             if a == "--" { out += args[i...]; break }
-            if a == "--home", i + 1 < args.count {
-                setenv("HEARTH_HOME", args[i + 1], 1)
-                i += 2
-                continue
-            }
-            if a.hasPrefix("--home=") {
-                setenv("HEARTH_HOME", String(a.dropFirst(7)), 1)
-                i += 1
-                continue
+            for (flag, variable) in globals {
+                if a == flag, i + 1 < args.count {
+                    setenv(variable, args[i + 1], 1)
+                    i += 2
+                    continue scan
+                }
+                if a.hasPrefix(flag + "=") {
+                    setenv(variable, String(a.dropFirst(flag.count + 1)), 1)
+                    i += 1
+                    continue scan
+                }
             }
             out.append(a)
             i += 1

@@ -7,12 +7,16 @@ struct Hearth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "A photo and video library that syncs between your devices, with no server.",
-        discussion: "Global option: --home DIR (default: $HEARTH_HOME, else ~/.local/share/hearth).",
+        discussion: """
+        Global options: --home DIR (default: $HEARTH_HOME, else ~/.local/share/hearth);
+        --library NAME-OR-ID, the library a command works on when the node holds several
+        (default: $HEARTH_LIBRARY, else the only library, else the default one; see `hearth libraries`).
+        """,
         subcommands: [
             Init.self, Import.self, Assets.self, Show.self, Export.self, Thumbnail.self,
             AlbumCommand.self, Tag.self, Favorite.self, Archive.self, Describe.self, Rate.self,
             Trash.self, Restore.self, EmptyTrash.self, Status.self, Verify.self, GC.self, MakeSamples.self,
-            Serve.self, Sync.self, Invite.self, Join.self, Peers.self,
+            Serve.self, Sync.self, Invite.self, Join.self, Peers.self, Libraries.self,
         ]
     )
 }

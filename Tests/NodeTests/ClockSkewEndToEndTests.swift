@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Node
+import Presentation
 
 /// Real `hearth` processes where one device's clock is wrong (libfaketime): an edit made after
 /// seeing another edit of the same field wins on both devices, however far ahead the other

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Node
+import Presentation
 
 /// Runs the real `hearth` executable in a temporary home, as a user would.
 ///
@@ -64,6 +65,8 @@ struct HearthBinary {
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in exited.signal() }
         try p.run()
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
         let outData = LockedData(), errData = LockedData()
@@ -75,9 +78,7 @@ struct HearthBinary {
                 group.leave()
             }
         }
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
             p.terminate()
             Issue.record("hearth \(args.joined(separator: " ")) timed out after \(timeout)s")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Node
+import Presentation
 
 /// Replication well past every page size in the code: 1,200 small generated photos, some
 /// archived and some trashed, must reach a joining `everything` node whole. Sync once wanted

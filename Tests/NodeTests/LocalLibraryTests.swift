@@ -3,6 +3,7 @@ import HearthCrypto
 import Media
 import Node
 import Testing
+import Presentation
 
 /// The local library through the real `hearth` binary: import, list, edit, export, verify, gc.
 @Suite(.serialized) struct LocalLibraryTests {
@@ -213,9 +214,10 @@ import Testing
         _ = try Self.samplePhotos(photos, count: 2)
         try h.ok(["init"])
         try h.ok(["import", photos.path])
-        let packs = FileManager.default.enumerator(atPath: h.home.appendingPathComponent("chunks").path)!
+        let chunks = try h.chunksDir()
+        let packs = FileManager.default.enumerator(atPath: chunks.path)!
             .compactMap { $0 as? String }.filter { $0.hasSuffix(".pack") }
-        let pack = h.home.appendingPathComponent("chunks").appendingPathComponent(try #require(packs.first))
+        let pack = chunks.appendingPathComponent(try #require(packs.first))
         var bytes = [UInt8](try Data(contentsOf: pack))
         bytes[bytes.count / 2] ^= 0xFF
         try Data(bytes).write(to: pack)
@@ -232,14 +234,21 @@ import Testing
         let photos = h.scratch.appendingPathComponent("photos")
         _ = try SamplePhotos.write(to: photos.path, count: 24, width: 1200, height: 900, seed: 7)
         try h.ok(["init"])
-        for delay in [150_000, 400_000] as [useconds_t] {
+        let packs = try h.chunksDir().appendingPathComponent("packs")
+        // Killed first once chunks reach the packs (nothing committed yet, most likely), then once
+        // assets are in the catalog: each kill waits for its moment to happen, not for a delay.
+        func assetCount() -> Int { (try? h.run(["assets", "--all", "--json"]))?.json?.arrayValue?.count ?? 0 }
+        for moment in ["chunks written", "assets committed"] {
+            let before = assetCount()
+            let reached = moment == "chunks written" ? { HearthBinary.bytes(under: packs) > 0 } : { assetCount() > before }
             let p = Process()
             p.executableURL = HearthBinary.url
             p.arguments = ["--home", h.home.path, "import", photos.path, "--json"]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(delay)
+            let seen = eventually(60, interval: 0.01) { reached() || !p.isRunning }
+            #expect(seen, "import reached \(moment) or finished")
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             #expect(try h.ok(["verify", "--json"]).json?["ok"]?.boolValue == true)

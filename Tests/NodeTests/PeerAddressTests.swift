@@ -2,6 +2,7 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
+import Presentation
 #endif
 
 /// Members learn each other's listen addresses (SPEC "Listening"): a device that joined by

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Node
+import Presentation
 
 /// A node running the previous release (6847644) and a node running this build pair, sync over
 /// real TCP, edit on each side, sync again and converge: the same assets, fields, albums and

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import Node
 #if canImport(Glibc)
 import Glibc
+import Presentation
 #endif
 
 /// Three `hearth` processes on 127.0.0.1 in temporary homes: pairing, gossip, convergence,
@@ -81,6 +83,7 @@ struct SyncEndToEndTests {
 
         let all = try a.storedBytes()
         let killed = try BackgroundHearth(b, ["sync"], label: "killed-sync")
+        defer { killed.kill(SIGKILL) }
         // The receiver commits chunks in batches of up to 8 MiB: kill once more than one batch has
         // reached the packs, so that something durable was kept. (A transfer runs at hundreds of
         // MB/s here, so the trigger sits early: the poll may be tens of MB late.)
@@ -145,7 +148,9 @@ struct SyncEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: late.home.appendingPathComponent("config.json").path),
                 "a refused join leaves no half-made node")
         let short = try a.invite(port: portA, ["--expires", "1s"])
-        usleep(1_200_000)
+        // Wait for the ticket's own expiry time to pass (it is in the ticket), not a guessed delay.
+        let expiresAt = try PairingTicket(parsing: short).expiresAt
+        #expect(eventually(10, interval: 0.05) { HearthNode.wallClockMillis() > expiresAt }, "the clock passes the expiry")
         let expired = try late.run(["join", short, "--name", "L"])
         #expect(expired.status != 0 && expired.stderr.contains("expired"), "expired ticket: \(expired.stderr)")
     }

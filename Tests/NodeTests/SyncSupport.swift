@@ -2,6 +2,7 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
+import Presentation
 #endif
 
 /// A `hearth` process left running in the background (`serve`, or a `sync` to kill), with its
@@ -31,17 +32,22 @@ final class BackgroundHearth: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// A test that fails before its `kill()` still stops what it started.
+    deinit { kill(SIGKILL) }
+
     /// `hearth serve --listen 127.0.0.1:0 --port-file …`, waiting until it has bound its port.
     static func serve(_ node: HearthBinary, label: String, _ extra: [String] = []) throws -> (BackgroundHearth, Int) {
         let portFile = node.scratch.appendingPathComponent("\(label).port")
         let p = try BackgroundHearth(node, ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path] + extra, label: label)
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
+        // The port file is written (by rename) once the server listens: wait for it, or for the
+        // process to end without it.
+        while Date() < deadline, p.process.isRunning {
             if let text = try? String(contentsOf: portFile, encoding: .utf8),
                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return (p, port)
             }
-            usleep(50_000)
+            _ = FileWatch.waitForChange(in: node.scratch, timeout: 0.05)
         }
         p.kill()
         throw TestFailure("hearth serve did not write its port file: \(p.logText)")
@@ -114,15 +120,46 @@ extension HearthBinary {
         } ?? []
     }
 
-    /// Bytes under the chunk store's pack folder (what a killed sync left behind).
+    /// The chunk store folder of the library `status --json` reports (the default one).
+    func chunksDir() throws -> URL {
+        let r = try ok(["status", "--json"])
+        guard case .object(let f)? = r.json, let id = f.first(where: { $0.0 == "libraryId" })?.1.stringValue else {
+            throw TestFailure("status --json has no libraryId: \(r.stdout)")
+        }
+        return home.appendingPathComponent("libraries/\(id)/chunks")
+    }
+
+    /// Bytes under the chunk store's pack folder (what a killed sync left behind), over every library.
     var packBytes: Int {
-        let dir = home.appendingPathComponent("chunks/packs")
+        let libraries = home.appendingPathComponent("libraries")
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: libraries.path)) ?? []
+        return ids.reduce(0) { $0 + Self.bytes(under: libraries.appendingPathComponent("\($1)/chunks/packs")) }
+    }
+
+    static func bytes(under dir: URL) -> Int {
         guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.fileSizeKey]) else { return 0 }
         var total = 0
         for case let url as URL in e {
             total += (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
         }
         return total
+    }
+}
+
+/// Waits for a folder's entries to change (inotify), for at most `timeout` seconds: a file
+/// appearing wakes the waiter at once instead of after a fixed sleep.
+enum FileWatch {
+    /// True when something in `dir` was created, moved in or written before the timeout.
+    static func waitForChange(in dir: URL, timeout: Double) -> Bool {
+        let fd = inotify_init1(Int32(IN_CLOEXEC))
+        guard fd >= 0 else { usleep(UInt32(timeout * 1_000_000)); return false }
+        defer { close(fd) }
+        guard inotify_add_watch(fd, dir.path, UInt32(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)) >= 0 else {
+            usleep(UInt32(timeout * 1_000_000))
+            return false
+        }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, Int32(timeout * 1000)) > 0
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Node
+import Presentation
 
 /// A library made by release 6847644 (Tests/Fixtures/release-6847644, written by that release's
 /// binary through scripts/make-release-fixture.sh) opens with this binary, upgrades in place and
@@ -31,10 +32,16 @@ struct UpgradeFromReleaseTests {
         return (node, expect)
     }
 
+    /// The catalog as the release left it (`libraries/<id>.sqlite`, home layout 1).
     static func catalogFile(_ node: HearthBinary) throws -> URL {
         let dir = node.home.appendingPathComponent("libraries")
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasSuffix(".sqlite") })
         return dir.appendingPathComponent(name)
+    }
+
+    /// Where the upgraded home keeps that catalog (`libraries/<id>/catalog.sqlite`, layout 2).
+    static func upgradedCatalogFile(_ old: URL) -> URL {
+        old.deletingPathExtension().appendingPathComponent("catalog.sqlite")
     }
 
     @Test func releaseLibraryOpensUpgradesAndKeepsEverything() throws {
@@ -51,7 +58,9 @@ struct UpgradeFromReleaseTests {
         #expect(try node.ids(["assets", "--tag", expect.tag.tag, "--json"]) == [expect.tag.asset])
         #expect(try node.field(expect.description.asset, "description")?.stringValue == expect.description.text)
         #expect(try node.field(expect.rating.asset, "rating")?.intValue == Int64(expect.rating.stars))
-        #expect(try Data(contentsOf: catalog).contains(Data("grdb_migrations".utf8)), "the catalog records its migrations")
+        #expect(!FileManager.default.fileExists(atPath: catalog.path), "the home moved to layout 2")
+        #expect(try Data(contentsOf: Self.upgradedCatalogFile(catalog)).contains(Data("grdb_migrations".utf8)),
+                "the catalog records its migrations")
 
         // A new edit after the upgrade, on an asset the release left unedited.
         let other = try #require(expect.library.first { $0 != expect.description.asset && $0 != expect.tag.asset })
@@ -78,7 +87,8 @@ struct UpgradeFromReleaseTests {
         try Data((0..<16384).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }).write(to: catalog)
         let r = try node.run(["assets"])
         #expect(r.status == 3)
-        #expect(r.stderr.contains("catalog database is corrupt (\(catalog.path)"), "\(r.stderr)")
+        // The layout upgrade moves the file first; opening it then finds it corrupt.
+        #expect(r.stderr.contains("catalog database is corrupt (\(Self.upgradedCatalogFile(catalog).path)"), "\(r.stderr)")
         #expect(r.stderr.contains("restore from a peer"), "\(r.stderr)")
     }
 }

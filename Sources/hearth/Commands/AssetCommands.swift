@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Node
+import Presentation
 
 struct Assets: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List assets, newest first.")

@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import HearthCrypto
 import Node
+import Presentation
 
 /// Applies one edit per asset argument as one signed batch and prints what changed.
 func editAssets(_ prefixes: [String], json: Bool, verb: String, _ edit: (Hash256) -> Edit) throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Media
 import Node
+import Presentation
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(

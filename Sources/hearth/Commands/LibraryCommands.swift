@@ -2,6 +2,8 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Node
+import Wire
+import Presentation
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a node with a new library in the home folder.")
@@ -10,12 +12,16 @@ struct Init: ParsableCommand {
     var name: String = ProcessInfo.processInfo.hostName
 
     @Option(help: "What this node keeps: everything, previews or thumbnails.")
-    var policy: String = "everything"
+    var policy: StoragePolicy = .everything
+
+    @Option(name: .customLong("library-name"),
+            help: "What to call the library on this node (default: library, library-2, …). Given in a home that already holds a node, init adds a library beside the others.")
+    var libraryName: String?
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let node = try HearthNode.create(home: Home.resolve(nil), deviceName: name, policy: policy)
+        let node = try HearthNode.create(home: Home.resolve(nil), deviceName: name, policy: policy, libraryName: libraryName)
         try emit(output.json, try node.statusJSON()) {
             """
             Created a new library in \(node.home.root.path)
@@ -35,13 +41,13 @@ struct Status: ParsableCommand {
         let node = try openNode()
         let s = try node.statusJSON()
         try emit(output.json, s) {
-            let peers = node.config.peers
+            let peers = node.settings.peers
             return """
             device      \(s["deviceId"]!.text) (\(s["deviceName"]!.text))
             library     \(s["libraryId"]!.text)  epoch \(s["epoch"]!.text)
             assets      \(s["libraryCount"]!.text) in library, \(s["archivedCount"]!.text) archived, \(s["trashedCount"]!.text) in trash
             albums      \(s["albumCount"]!.text)   members \(s["memberCount"]!.text)   peers \(peers.count)
-            storage     \(ByteFormat.string(UInt64(s["storedBytes"]!.text) ?? 0)) in \(s["chunkCount"]!.text) chunks (policy: \(node.config.storagePolicy))
+            storage     \(ByteFormat.string(UInt64(s["storedBytes"]!.text) ?? 0)) in \(s["chunkCount"]!.text) chunks (policy: \(node.storagePolicy))
             digest      \(s["catalogDigest"]!.text)
             """
         }
@@ -100,6 +106,35 @@ extension JSON {
         case .bool(let b): return b ? "yes" : "no"
         case .null: return "-"
         default: return serialized()
+        }
+    }
+}
+
+struct Libraries: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the libraries this node holds; --default NAME makes one the default.",
+        discussion: """
+        Commands work on the library `--library NAME-OR-ID` names (a global option, like --home),
+        else the only library, else the default one.
+        """)
+    @Option(name: .customLong("default"), help: "Make this library (name or id prefix) the default; `none` clears it.")
+    var makeDefault: String?
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let home = Home.resolve(nil)
+        let config = try makeDefault.map { try HearthNode.setDefaultLibrary(in: home, $0 == "none" ? nil : $0) }
+            ?? HearthNode.libraries(in: home)
+        let rows = HearthNode.librariesJSON(config, in: home)
+        emit(output.json, rows) {
+            guard case .array(let items) = rows else { return "" }
+            return items.map { row in
+                let mark = row["default"] == .bool(true) ? "*" : " "
+                let count = row["assetCount"].flatMap { $0 == .null ? nil : $0.text }
+                return "\(mark) \((row["name"]?.text ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(row["id"]?.text ?? "")  "
+                    + "\((row["storagePolicy"]?.text ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                    + (count.map { "\($0) assets" } ?? "catalog unreadable")
+            }.joined(separator: "\n")
         }
     }
 }

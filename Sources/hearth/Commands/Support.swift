@@ -2,10 +2,23 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Node
+import Presentation
+import Wire
 
-/// Opens the node in the resolved home, or fails with a message that says what to do.
+/// Opens the library `--library` names (else the only or the default one) of the node in the
+/// resolved home, or fails with a message that says what to do.
 func openNode() throws -> HearthNode {
-    try HearthNode.open(home: Home.resolve(nil))
+    try HearthNode.open(home: Home.resolve(nil), library: selectedLibrary)
+}
+
+/// `--library NAME-OR-ID`, global like `--home` (see `Entry`), handed on as `HEARTH_LIBRARY`.
+var selectedLibrary: String? {
+    ProcessInfo.processInfo.environment["HEARTH_LIBRARY"].flatMap { $0.isEmpty ? nil : $0 }
+}
+
+extension StoragePolicy: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.description) }
 }
 
 /// Prints JSON (`--json`) or the text a person reads.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Node
+import Wire
+import Presentation
 
 /// Parses `24h`, `90m`, `7d`, `30s` into milliseconds.
 func parseDuration(_ s: String) throws -> Int64 {
@@ -28,13 +30,14 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let log = HearthLogging.logger("hearth.serve", verbose: verbose, daemon: true)
-        let node = try openNode()
-        let ep = try PeerEndpoint(parsing: listen ?? node.config.listen ?? "127.0.0.1:7480")
+        let home = Home.resolve(nil)
+        let config = try HearthNode.libraries(in: home)
+        let ep = try PeerEndpoint(parsing: listen ?? config.listen ?? "127.0.0.1:7480")
         guard announce.count <= 7 else { throw ValidationError("--announce takes at most 7 addresses") }
         let extra = try announce.map { a in
             do { return try PeerEndpoint(parsing: a) } catch { throw ValidationError("--announce \(a): \(error)") }
         }
-        try await Daemon(node: node, logger: log).run(listen: ep, portFile: portFile, announce: extra)
+        try await Daemon(home: home, logger: log).run(listen: ep, portFile: portFile, announce: extra)
     }
 }
 
@@ -88,7 +91,7 @@ struct Invite: ParsableCommand {
         }
         let ms = try parseDuration(expires)
         let node = try openNode()
-        let ticket = try node.invite(role: r, addresses: address, validFor: ms)
+        let ticket = try node.inviteToLibrary(role: r, addresses: address, validFor: ms)
         let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ticket.expiresAt) / 1000))
         print("Ticket for library \(ticket.library) as \(r), valid once until \(expiry), via \(ticket.addresses.joined(separator: ", ")).")
         print("On the new device run: hearth join <ticket> --name NAME")
@@ -103,7 +106,10 @@ struct Join: AsyncParsableCommand {
     @Argument(help: "The ticket (hearth1-…).") var ticket: String
     @Option(help: "HOST:PORT of the inviter (default: the addresses in the ticket).") var peer: String?
     @Option(help: "A name for this device.") var name: String = ProcessInfo.processInfo.hostName
-    @Option(help: "What this node keeps: everything, previews or thumbnails.") var policy = "everything"
+    @Option(help: "What this node keeps: everything, previews or thumbnails.") var policy: StoragePolicy = .everything
+    @Option(name: .customLong("library-name"),
+            help: "What to call the library on this node (default: library, library-2, …). Given in a home that already holds a node, join adds the library beside the others.")
+    var libraryName: String?
     @Flag(help: "Log every session step.") var verbose = false
     @OptionGroup var output: OutputOptions
 
@@ -114,7 +120,7 @@ struct Join: AsyncParsableCommand {
         let bar = ProgressLine(label: "receiving", enabled: !output.json)
         let start = DispatchTime.now().uptimeNanoseconds
         let (node, s) = try await HearthNode.join(home: home, ticket: t, peer: try peer.map(PeerEndpoint.init(parsing:)),
-                                                  deviceName: name, policy: policy, logger: log,
+                                                  deviceName: name, policy: policy, libraryName: libraryName, logger: log,
                                                   progress: { bar.update(sync: $0, peer: "", startedAt: start) })
         bar.finish()
         try emit(output.json, try node.statusJSON()) {

@@ -6,6 +6,7 @@ import Logging
 import SyncEngine
 import Transport
 import Wire
+import Presentation
 
 /// `HOST:PORT` of a peer (IPv6 hosts in brackets: `[::1]:7480`).
 public struct PeerEndpoint: Sendable, Equatable, CustomStringConvertible {
@@ -85,15 +86,11 @@ final class WantingCatalog: SyncCatalog, Sendable {
 }
 
 extension HearthNode {
-    var wirePolicy: StoragePolicy {
-        StoragePolicy.allCases.first { $0.description == config.storagePolicy } ?? .everything
-    }
-
     /// What the transport needs to run sessions for this node.
     func syncContext(chunks: any SyncChunkSource & Sendable, catalog: (any SyncCatalog & Sendable)? = nil,
                      logger: Logger) throws -> SyncContext {
         var ctx = SyncContext(catalog: catalog ?? self.catalog, chunks: chunks, identity: identity,
-                              epoch: try self.catalog.origin().epoch, policy: wirePolicy, logger: logger)
+                              epoch: try self.catalog.origin().epoch, policy: storagePolicy, logger: logger)
         ctx.observer = { [weak self] report in self?.record(report) }
         return ctx
     }
@@ -109,7 +106,7 @@ extension HearthNode {
             return
         }
         guard case .connected(let device, let address, let inbound) = report, device != identity.deviceID else { return }
-        try? updateConfig { c in
+        try? updateSettings { c in
             let now = Double(Self.wallClockMillis()) / 1000
             if let i = c.peers.firstIndex(where: { $0.deviceID == device.string }) {
                 c.peers[i].lastContact = now
@@ -132,8 +129,8 @@ extension HearthNode {
             for a in announced + old where !out.contains(a) { out.append(a) }
             return Array(out.prefix(Self.maxPeerAddresses))
         }
-        if let p = config.peers.first(where: { $0.deviceID == device.string }), merged(p.addresses) == p.addresses { return }
-        try? updateConfig { c in
+        if let p = settings.peers.first(where: { $0.deviceID == device.string }), merged(p.addresses) == p.addresses { return }
+        try? updateSettings { c in
             if let i = c.peers.firstIndex(where: { $0.deviceID == device.string }) {
                 c.peers[i].addresses = merged(c.peers[i].addresses)
             } else {
@@ -144,7 +141,7 @@ extension HearthNode {
 
     /// Peers to dial: every configured peer with an address, its addresses in order.
     var dialablePeers: [(device: String, endpoints: [PeerEndpoint])] {
-        config.peers.compactMap { p in
+        settings.peers.compactMap { p in
             let eps = p.addresses.compactMap { try? PeerEndpoint(parsing: $0) }
             return eps.isEmpty || p.deviceID == identity.deviceID.string ? nil : (p.deviceID, eps)
         }
@@ -173,7 +170,7 @@ extension HearthNode {
                 do {
                     r.summary = try await SyncClient.syncOnce(host: ep.host, port: ep.port, context: ctx)
                     r.error = nil
-                    r.device = config.peers.first { $0.lastAddress == ep.description }?.deviceID ?? r.device
+                    r.device = settings.peers.first { $0.lastAddress == ep.description }?.deviceID ?? r.device
                     break
                 } catch {
                     r.error = "\(error)"
@@ -200,13 +197,14 @@ extension HearthNode {
         }
     }
 
-    /// `hearth join`: a new node in `home` that joins the ticket's library over the network.
-    /// On any failure the half-made home is removed again, so the command can simply be re-run.
-    public static func join(home: Home, ticket: PairingTicket, peer: PeerEndpoint?, deviceName: String, policy: String,
+    /// `hearth join`: joins the ticket's library over the network. In an empty home it makes a
+    /// new node (identity and all); in an existing one, given `libraryName`, it adds the library
+    /// beside the others, with the node's identity. On any failure what the join made is removed again (the whole
+    /// home when it made the home), so the command can simply be re-run.
+    public static func join(home: Home, ticket: PairingTicket, peer: PeerEndpoint?, deviceName: String, policy: StoragePolicy,
+                            libraryName: String? = nil,
                             logger: Logger, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws -> (HearthNode, SyncSummary) {
-        guard storagePolicies.contains(policy) else {
-            throw NodeError(.invalidArgument, "storage policy must be one of \(storagePolicies.joined(separator: ", "))")
-        }
+        if let libraryName { try LibrarySettings.validate(name: libraryName) }
         guard !deviceName.isEmpty, deviceName.utf8.count <= PairingPayload.maxNameBytes else {
             throw NodeError(.invalidArgument, "--name must be 1...\(PairingPayload.maxNameBytes) bytes")
         }
@@ -217,16 +215,31 @@ extension HearthNode {
         guard !endpoints.isEmpty else { throw NodeError(.invalidArgument, "the ticket names no address: pass --peer HOST:PORT") }
         let fm = FileManager.default
         let existed = fm.fileExists(atPath: home.root.path)
-        let identity = try home.createIdentity()
+        let fresh = !home.exists
+        let identity: Identity
+        if fresh {
+            identity = try home.createIdentity()
+        } else {
+            let config = try HomeLayout.loadUpgrading(home)
+            if let held = config.libraries.first(where: { $0.id == ticket.library.hex }) {
+                throw NodeError(.alreadyInitialized, "this node already holds library \(ticket.library) (as \(held.name))")
+            }
+            guard libraryName != nil else { throw alreadyANode(home, "join") }
+            identity = try home.loadIdentity()
+        }
+        let lib = ticket.library.hex
+        var added = false
         do {
-            let catalog = try Catalog.join(path: home.catalogFile(ticket.library.hex).path, library: ticket.library,
-                                           identity: identity)
-            let config = NodeConfig(libraryID: ticket.library.hex, deviceName: deviceName, epoch: try catalog.origin().epoch,
-                                    storagePolicy: policy, listen: nil,
-                                    peers: [.init(deviceID: ticket.inviter.string, addresses: endpoints.map(\.description),
-                                                  lastContact: nil, lastAddress: nil)])
-            try config.save(home)
-            let node = HearthNode(home: home, config: config, identity: identity, catalog: catalog, chunks: nil)
+            try fm.createDirectory(at: home.chunksDir(lib), withIntermediateDirectories: true)
+            let catalog = try Catalog.join(path: home.catalogFile(lib).path, library: ticket.library, identity: identity)
+            let epoch = try catalog.origin().epoch
+            let config = try addLibrary(home, fresh: fresh, deviceName: deviceName) { existing in
+                LibrarySettings(id: lib, name: try uniqueName(libraryName, existing), epoch: epoch, storagePolicy: policy,
+                                peers: [.init(deviceID: ticket.inviter.string, addresses: endpoints.map(\.description),
+                                              lastContact: nil, lastAddress: nil)])
+            }
+            added = true
+            let node = HearthNode(home: home, config: config, identity: identity, catalog: catalog, libraryID: lib)
             var ctx = try node.syncContext(chunks: try node.chunks, logger: logger)
             ctx.joinTicket = JoinTicket(ticketID: ticket.ticketID, secret: ticket.secret, inviter: ticket.inviter, name: deviceName)
             ctx.progress = progress
@@ -244,22 +257,44 @@ extension HearthNode {
             }
             throw NodeError(.network, "could not join through \(endpoints.map(\.description).joined(separator: ", ")): \(lastError)")
         } catch {
-            if existed {
-                for url in [home.identityFile, home.configFile, home.librariesDir, home.chunksDir,
-                            home.root.appendingPathComponent("chunks.lock"), home.root.appendingPathComponent("config.lock")] {
-                    try? fm.removeItem(at: url)
+            if fresh {
+                if existed {
+                    for url in [home.identityFile, home.configFile, home.librariesDir,
+                                home.root.appendingPathComponent("config.lock")] {
+                        try? fm.removeItem(at: url)
+                    }
+                } else {
+                    try? fm.removeItem(at: home.root)
                 }
             } else {
-                try? fm.removeItem(at: home.root)
+                if added {
+                    try? HomeLock.withLock(home, .config) {
+                        var c = try NodeConfig.load(home)
+                        c.libraries.removeAll { $0.id == lib }
+                        if c.defaultLibrary == lib { c.defaultLibrary = nil }
+                        try c.save(home)
+                    }
+                }
+                try? fm.removeItem(at: home.libraryDir(lib))
             }
             throw error
         }
     }
 
+    /// `hearth invite` for this library: a ticket (see `invite`), recorded as admitting to this
+    /// library, since one `hearth serve` pairs joiners for every library of the node.
+    public func inviteToLibrary(role: Role, addresses: [String], validFor ms: Int64) throws -> PairingTicket {
+        let ticket = try invite(role: role, addresses: addresses, validFor: ms)
+        try HomeLock.withLock(home, .config) {
+            try TicketLibraries.assign(home, [Hex.encode(ticket.ticketID)], to: libraryID)
+        }
+        return ticket
+    }
+
     /// `hearth peers --json`: members with their addresses and last contact.
     public func peersJSON() throws -> JSON {
         let members = try catalog.members()
-        let byDevice = Dictionary(config.peers.map { ($0.deviceID, $0) }, uniquingKeysWith: { a, _ in a })
+        let byDevice = Dictionary(settings.peers.map { ($0.deviceID, $0) }, uniquingKeysWith: { a, _ in a })
         var rows: [JSON] = members.map { m in
             let p = byDevice[m.device.string]
             return .object([
@@ -270,7 +305,7 @@ extension HearthNode {
             ])
         }
         // Peers this node talked to that the catalog does not (yet) list as members.
-        for p in config.peers.sorted(by: { $0.deviceID < $1.deviceID }) where !members.contains(where: { $0.device.string == p.deviceID }) {
+        for p in settings.peers.sorted(by: { $0.deviceID < $1.deviceID }) where !members.contains(where: { $0.device.string == p.deviceID }) {
             rows.append(.object([
                 ("deviceId", .string(p.deviceID)), ("name", .null), ("role", .null), ("self", .bool(false)),
                 ("addresses", .array(p.addresses.map(JSON.string))),

@@ -4,6 +4,7 @@ import Foundation
 import HearthCrypto
 import Media
 import SyncEngine
+import Presentation
 
 /// What `hearth verify` found.
 public struct VerifyOutcome: Sendable {
@@ -39,7 +40,7 @@ extension HearthNode {
     }
 
     /// Whether this node's storage policy keeps objects of `kind` locally (the same rule sync uses).
-    public func keeps(_ kind: ObjectKind) -> Bool { wirePolicy.keeps(kind) }
+    public func keeps(_ kind: ObjectKind) -> Bool { storagePolicy.keeps(kind) }
 
     /// Re-hashes every stored chunk and checks that every object the catalog references and the
     /// policy keeps is complete.

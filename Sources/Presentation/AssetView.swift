@@ -1,11 +1,14 @@
 import Catalog
 import Foundation
 import HearthCrypto
+import Wire
 
-/// How assets look to users and scripts: the `assets --json` scripting contract and the text listing.
-extension HearthNode {
+/// How assets, libraries and the node look to users and scripts (the `--json` scripting
+/// contract). The CLI prints these values and the HTTP API will serve the same ones, so both
+/// speak one vocabulary. It reads the catalog and never changes anything.
+public enum AssetView {
     /// One asset as the scripting contract names its fields (every key present, null when unknown).
-    public func json(for a: Asset) throws -> JSON {
+    public static func json(for a: Asset, in catalog: Catalog) throws -> JSON {
         let albums = try catalog.albums(of: a.id).map { JSON.string($0.name) }
         let tags = try catalog.tags(of: a.id).map(JSON.string)
         return .object([
@@ -15,7 +18,7 @@ extension HearthNode {
             ("type", .optional(a.type)),
             ("mimeType", .optional(a.mimeType)),
             ("bytes", .int(Int64(a.original.size))),
-            ("takenAt", .optional(a.takenAt.map(Self.iso8601))),
+            ("takenAt", .optional(a.takenAt.map(iso8601))),
             ("latitude", .optional(a.latitude)),
             ("longitude", .optional(a.longitude)),
             ("altitude", .optional(a.altitude)),
@@ -97,18 +100,31 @@ extension HearthNode {
         return era * 146_097 + doe - 719_468
     }
 
-    /// `hearth status --json`.
-    public func statusJSON() throws -> JSON {
+    /// What `hearth status --json` shows of a node and one of its libraries.
+    public struct StatusFacts: Sendable {
+        public var deviceID: String
+        public var deviceName: String
+        public var storagePolicy: StoragePolicy
+        public var storedBytes: UInt64
+        public var chunkCount: Int
+
+        public init(deviceID: String, deviceName: String, storagePolicy: StoragePolicy, storedBytes: UInt64, chunkCount: Int) {
+            (self.deviceID, self.deviceName, self.storagePolicy) = (deviceID, deviceName, storagePolicy)
+            (self.storedBytes, self.chunkCount) = (storedBytes, chunkCount)
+        }
+    }
+
+    /// `hearth status --json`: the node and one of its libraries.
+    public static func status(_ facts: StatusFacts, catalog: Catalog) throws -> JSON {
         let counts = try catalog.counts()
-        let stats = try chunks.stats()
         let vv = try catalog.versionVector()
         let origin = try catalog.origin()
         return .object([
-            ("deviceId", .string(identity.deviceID.string)),
-            ("deviceName", .string(config.deviceName)),
+            ("deviceId", .string(facts.deviceID)),
+            ("deviceName", .string(facts.deviceName)),
             ("libraryId", .string(catalog.libraryID.hex)),
             ("epoch", .int(Int64(origin.epoch))),
-            ("storagePolicy", .string(config.storagePolicy)),
+            ("storagePolicy", .string(facts.storagePolicy.description)),
             ("assetCount", .int(Int64(counts.library + counts.archived + counts.trashed))),
             ("libraryCount", .int(Int64(counts.library))),
             ("archivedCount", .int(Int64(counts.archived))),
@@ -116,10 +132,41 @@ extension HearthNode {
             ("favoriteCount", .int(Int64(counts.favorites))),
             ("albumCount", .int(Int64(counts.albums))),
             ("memberCount", .int(Int64(counts.members))),
-            ("storedBytes", .int(Int64(stats.storedBytes))),
-            ("chunkCount", .int(Int64(stats.chunkCount))),
+            ("storedBytes", .int(Int64(facts.storedBytes))),
+            ("chunkCount", .int(Int64(facts.chunkCount))),
             ("catalogDigest", .string(try catalog.digest().hex)),
             ("versionVector", .object(vv.sorted.map { ("\($0.origin.device.string)/\($0.origin.epoch)", .int(Int64($0.seq))) })),
         ])
+    }
+
+    /// One library of a node as `hearth libraries --json` lists it.
+    public struct LibraryFacts: Sendable {
+        public var id: String
+        public var name: String
+        public var storagePolicy: StoragePolicy
+        public var isDefault: Bool
+        public var peerCount: Int
+        /// Nil when the library's catalog could not be read.
+        public var assetCount: Int?
+
+        public init(id: String, name: String, storagePolicy: StoragePolicy, isDefault: Bool, peerCount: Int, assetCount: Int?) {
+            (self.id, self.name, self.storagePolicy, self.isDefault) = (id, name, storagePolicy, isDefault)
+            (self.peerCount, self.assetCount) = (peerCount, assetCount)
+        }
+    }
+
+    /// `hearth libraries --json`: every library of the node with its name, policy and whether it
+    /// is the default; `assetCount` is null for a library whose catalog could not be read.
+    public static func libraries(_ libs: [LibraryFacts]) -> JSON {
+        .array(libs.map { lib in
+            .object([
+                ("id", .string(lib.id)),
+                ("name", .string(lib.name)),
+                ("storagePolicy", .string(lib.storagePolicy.description)),
+                ("default", .bool(lib.isDefault)),
+                ("peerCount", .int(Int64(lib.peerCount))),
+                ("assetCount", .optional(lib.assetCount)),
+            ])
+        })
     }
 }

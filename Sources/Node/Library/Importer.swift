@@ -3,6 +3,7 @@ import ChunkStore
 import Foundation
 import HearthCrypto
 import Media
+import Presentation
 
 /// What one `hearth import` did with every file under the given paths: each file is counted in
 /// exactly one of imported, duplicates, failed and skipped.

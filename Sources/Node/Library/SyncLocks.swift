@@ -11,13 +11,25 @@ import SyncEngine
 /// The catalog is SQLite in WAL mode with a busy timeout, so processes may use it at once. The
 /// chunk store is not: its pack files and in-memory pack state assume one writer, and opening it
 /// repairs pack tails, which would cut another process's unindexed appends. So a process holds
-/// `HOME/chunks.lock` exclusively for as long as it has the chunk store open: CLI commands from
-/// first use to exit, `hearth serve` only while a session moves chunks (it lets go after a short
-/// idle). `HOME/config.lock` serializes read-modify-write of `config.json` and `tickets.json`.
+/// `HOME/libraries/<id>/chunks.lock` exclusively for as long as it has that library's chunk store
+/// open: CLI commands from first use to exit, `hearth serve` only while a session moves chunks (it
+/// lets go after a short idle). `HOME/config.lock` serializes read-modify-write of `config.json`,
+/// `tickets.json` and `ticket-libraries.json`, and a layout upgrade.
 enum HomeLock {
-    enum Name: String {
-        case chunks = "chunks.lock"
-        case config = "config.lock"
+    enum Name {
+        /// One library's chunk store.
+        case chunks(library: String)
+        /// The chunk store of a layout-1 home (`HOME/chunks.lock`), held while upgrading it.
+        case layout1Chunks
+        case config
+
+        func path(in home: Home) -> String {
+            switch self {
+            case .chunks(let library): home.libraryDir(library).appendingPathComponent("chunks.lock").path
+            case .layout1Chunks: home.root.appendingPathComponent("chunks.lock").path
+            case .config: home.root.appendingPathComponent("config.lock").path
+            }
+        }
     }
 
     /// An open lock file holding an exclusive `flock`; released by `release()` or process exit.
@@ -37,7 +49,7 @@ enum HomeLock {
     }
 
     static func open(_ home: Home, _ name: Name) throws -> Int32 {
-        let path = home.root.appendingPathComponent(name.rawValue).path
+        let path = name.path(in: home)
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw NodeError(.io, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
@@ -53,7 +65,7 @@ enum HomeLock {
             while flock(fd, LOCK_EX) != 0 {
                 guard errno == EINTR else {
                     close(fd)
-                    throw NodeError(.io, "cannot lock \(home.root.path)/\(name.rawValue): \(String(cString: strerror(errno)))")
+                    throw NodeError(.io, "cannot lock \(name.path(in: home)): \(String(cString: strerror(errno)))")
                 }
             }
         }
@@ -77,11 +89,12 @@ enum HomeLock {
     }
 }
 
-/// The chunk store as `hearth serve` uses it: opened (under `HOME/chunks.lock`) when a session
-/// first needs it and closed again after `idleRelease` without use, so CLI commands on the same
-/// home (`hearth import`, `hearth status`) get their turn between transfers.
+/// One library's chunk store as `hearth serve` uses it: opened (under its `chunks.lock`) when a
+/// session first needs it and closed again after `idleRelease` without use, so CLI commands on
+/// the same home (`hearth import`, `hearth status`) get their turn between transfers.
 final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
     let home: Home
+    let library: String
     let idleRelease: TimeInterval
     private let lock = NSLock()
     private var store: ChunkStore?
@@ -90,8 +103,9 @@ final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
     /// Operations in progress (a session in the middle of a call).
     private var busy = 0
 
-    init(home: Home, idleRelease: TimeInterval = 0.3) {
+    init(home: Home, library: String, idleRelease: TimeInterval = 0.3) {
         self.home = home
+        self.library = library
         self.idleRelease = idleRelease
     }
 
@@ -101,8 +115,8 @@ final class DaemonChunkStore: SyncChunkSource, @unchecked Sendable {
             if let store { return store }
             // Waits while a CLI command on this home holds the store (an import, a verify).
             do {
-                let h = try HomeLock.acquire(home, .chunks)
-                let opened = try HearthNode.openChunkStore(home)
+                let h = try HomeLock.acquire(home, .chunks(library: library))
+                let opened = try HearthNode.openChunkStore(home, library)
                 (held, store) = (h, opened)
                 return opened
             } catch {
