@@ -48,6 +48,28 @@ import Testing
         #expect(kept > 0, "no older node ever kept a change it did not understand")
     }
 
+    /// Clocks decades ahead (2099) and years behind, and jumps between them: every invariant
+    /// holds, and edits made after seeing a far-ahead write still beat it (the causal register
+    /// check fails the run otherwise).
+    @Test func wildClocks() {
+        var failures: [String] = []
+        var overFar = 0, far = 0
+        for seed in UInt64(1)...30 {
+            var options = SimOptions(nodes: 3 + Int(seed % 3), steps: Self.stepsPerSeed)
+            options.wildClocks = true
+            let r = Simulation.run(seed: seed, options: options)
+            overFar += r.stats["causalPairsOverFarClock", default: 0]
+            far += r.faults["farClockJump", default: 0]
+            if let f = r.failures.first {
+                failures.append("reproduce: hearth-sim --seed \(seed) --nodes \(3 + seed % 3) --wild-clocks "
+                                + "--steps \(Self.stepsPerSeed)   # \(f)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        #expect(overFar > 0, "no edit was ever made after seeing a far-ahead write")
+        #expect(far > 0, "no clock ever jumped far")
+    }
+
     /// Ten nodes, the most the simulator runs, with every fault on.
     @Test func tenNodes() {
         for seed in UInt64(1)...4 {

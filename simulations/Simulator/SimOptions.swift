@@ -27,6 +27,11 @@ public struct SimOptions: Sendable {
     /// ones also protocol 1 like release 6847644; upgraded in place once the family is quiet
     /// (see `Simulation+Versions.swift`). 0 by default.
     public var olderNodes = 0
+    /// Clocks far outside the catalog's 5-minute skew bound: node 1 runs decades ahead (a device
+    /// set to 2099), the last node years behind (its wall clock stuck near the epoch), and a clock
+    /// jump may send any node decades ahead or behind. Causally later edits must still win.
+    /// Off by default; the seed draws the same numbers either way until a far clock is drawn.
+    public var wildClocks = false
 
     public init(nodes: Int? = nil, steps: Int = 2_000, maxHealEvents: Int = 40_000, bugs: InjectedBugs = InjectedBugs()) {
         precondition(nodes.map { (2...10).contains($0) } ?? true, "nodes must be 2...10")

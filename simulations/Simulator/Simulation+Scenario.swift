@@ -167,6 +167,10 @@ extension Simulation {
     func clockJump() {
         guard plan.maxSkew > 0, let n = faultRandom.pick(nodes) else { return }
         n.skew = faultRandom.int64(-plan.maxSkew...plan.maxSkew)
+        if options.wildClocks, faultRandom.chance(0.3) {
+            n.skew = faultRandom.chance(0.5) ? Self.farAhead : -Self.farBehind
+            result.count(fault: "farClockJump")
+        }
         result.count(fault: "clockJump")
         trace.add("clock \(now) \(n.name) \(n.skew)")
     }

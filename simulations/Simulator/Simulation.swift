@@ -120,7 +120,9 @@ public final class Simulation {
         leaver = plan.leave ? 1 : nil
         syncTuning = (root.int(1...65_536), root.int(1...64), root.int(1...4))
         for i in 0..<count {
-            let skew = plan.maxSkew == 0 ? 0 : root.int64(-plan.maxSkew...plan.maxSkew)
+            var skew = plan.maxSkew == 0 ? 0 : root.int64(-plan.maxSkew...plan.maxSkew)
+            if options.wildClocks, count > 2, i == 1 { skew = Self.farAhead }
+            if options.wildClocks, count > 2, i == count - 1 { skew = -Self.farBehind }
             nodes.append(SimNode(index: i, identity: Identity.fromSeed(root.bytes(32)), policy: plan.policies[i],
                                  skew: skew, standing: i == joiner ? .unpaired : .member))
             if skew != 0 { result.count(fault: "clockSkew") }
@@ -259,6 +261,11 @@ public final class Simulation {
             }
         }
     }
+
+    /// `SimOptions.wildClocks`: virtual time starts at the Unix epoch, so 129 years ahead reads
+    /// 2099; ten years behind holds that node's wall clock at 0 for the whole run.
+    static let farAhead: Int64 = 129 * 365 * 86_400_000
+    static let farBehind: Int64 = 10 * 365 * 86_400_000
 
     /// The node's wall clock: virtual time plus its skew.
     func nodeNow(_ n: SimNode) -> Int64 { max(0, now + n.skew) }

@@ -36,6 +36,9 @@ struct HearthSim: ParsableCommand {
     @Option(help: "Nodes (never the founder) that run an older release: catalog format 1, odd ones protocol 1 (0...9); upgraded once quiet.")
     var olderNodes = 0
 
+    @Flag(help: "Clocks decades ahead and years behind (node 1 in 2099, the last node stuck at the epoch, far jumps).")
+    var wildClocks = false
+
     @Flag(help: "Print every event of the trace (use with --seed).")
     var trace = false
 
@@ -66,6 +69,7 @@ struct HearthSim: ParsableCommand {
         options.tcpLike = tcpLike
         options.preloadAssets = preload
         options.olderNodes = olderNodes
+        options.wildClocks = wildClocks
         var summary = SimSummary()
         summary.jobs = min(jobs, range.count)
         let start = ContinuousClock.now
@@ -88,7 +92,7 @@ struct HearthSim: ParsableCommand {
         for r in failed {
             let extra = (nodes.map { " --nodes \($0)" } ?? "") + (steps != 2_000 ? " --steps \(steps)" : "")
                 + (joinAfterLeave ? " --join-after-leave" : "") + (tcpLike ? " --tcp-like" : "")
-                + (olderNodes > 0 ? " --older-nodes \(olderNodes)" : "")
+                + (olderNodes > 0 ? " --older-nodes \(olderNodes)" : "") + (wildClocks ? " --wild-clocks" : "")
             FileHandle.standardError.write(Data("reproduce: hearth-sim --seed \(r.seed)\(extra)   # \(r.failures[0])\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode(1) }
