@@ -416,7 +416,8 @@ def check_keys(vectors):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    vectors = json.load(open(os.path.join(here, "batches.json")))
+    with open(os.path.join(here, "batches.json"), encoding="utf-8") as f:
+        vectors = json.load(f)
     assert vectors["formatLevel"] == LEVEL
     failures = 0
     bad = check_keys(vectors)
