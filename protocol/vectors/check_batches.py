@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 LEVEL = 2  # the format level of the node the vectors describe (11.2)
 ROLES = {1: "admin", 2: "member", 3: "partner", 4: "recognizer"}
-# Asset fields (11.2): id -> (name, value tag, rule, level)
+# Asset fields (11.2): id -> (name, value tag, rule); every field is level 1 but 30 (level 2)
 FIELDS = {
     1: ("bytes", 1, "nonneg"), 2: ("mimeType", 3, None), 3: ("type", 3, "type"), 4: ("takenAt", 5, None),
     5: ("width", 1, "nonneg"), 6: ("height", 1, "nonneg"), 7: ("orientation", 1, (1, 8)),
