@@ -1,6 +1,6 @@
 # Hearth: `make demo` sets up and shows a node working; `make test` runs the whole suite.
 SWIFT ?= swift
-APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime
+APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release demo test bench clean previous-release
@@ -44,11 +44,13 @@ previous-release:
 # (the sans-IO sync and handshake machines among them); the in-process network suites (async,
 # real sockets, handshake timeouts); then the end-to-end suites, which block test threads while
 # real `hearth` processes run. The end-to-end suites include sync with a node running the
-# previous release (HEARTH_PREVIOUS_RELEASE).
+# previous release (HEARTH_PREVIOUS_RELEASE). Before them, the batch vectors are checked by an
+# implementation written from SPEC.md alone (protocol/vectors/check_batches.py).
 CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SyncEngineTests|SimulatorTests
 test: deps
 	@$(MAKE) -s previous-release >/dev/null || echo "warning: the previous release did not build; its tests will be reported skipped" >&2
 	$(SWIFT) build --build-tests
+	python3 protocol/vectors/check_batches.py
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
 	$(SWIFT) test --skip-build --filter 'TransportTests'
 	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
