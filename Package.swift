@@ -77,9 +77,13 @@ let package = Package(
         .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
-        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine"]),
+        // Test devices the SyncEngine and Transport suites share.
+        .target(name: "SyncTestSupport", dependencies: ["Catalog", "ChunkStore", "HearthCrypto", "Wire", "SyncEngine"],
+                path: "Tests/SyncTestSupport"),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "SyncTestSupport"]),
         // Real sockets: the transport's framing and the driver of the handshake and session machines.
         .testTarget(name: "TransportTests", dependencies: [
+            "SyncTestSupport",
             "Transport", "SyncEngine",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
