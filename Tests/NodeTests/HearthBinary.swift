@@ -32,6 +32,15 @@ struct HearthBinary {
     var environment: [String: String] = [:]
     /// Another `hearth` to run in this home (a previous release's); nil runs `HearthBinary.url`.
     var executable: URL? = nil
+    /// A program that runs `hearth` (its path and arguments follow these), e.g. `faketime -f +120s`.
+    var launcher: [String] = []
+
+    /// The same home, every command run through `launcher` (see `launcher`).
+    func with(launcher: [String], environment extra: [String: String] = [:]) -> HearthBinary {
+        var copy = with(environment: extra)
+        copy.launcher = launcher
+        return copy
+    }
 
     /// The same home, with `extra` in every command's environment.
     func with(environment extra: [String: String]) -> HearthBinary {
@@ -55,8 +64,14 @@ struct HearthBinary {
     @discardableResult
     func run(_ args: [String], input: String? = nil, timeout: Double = 120) throws -> Result {
         let p = Process()
-        p.executableURL = executable ?? HearthBinary.url
-        p.arguments = ["--home", home.path] + args
+        let program = executable ?? HearthBinary.url
+        if let first = launcher.first {
+            p.executableURL = URL(fileURLWithPath: first)
+            p.arguments = Array(launcher.dropFirst()) + [program.path, "--home", home.path] + args
+        } else {
+            p.executableURL = program
+            p.arguments = ["--home", home.path] + args
+        }
         var env = ProcessInfo.processInfo.environment
         env["HEARTH_HOME"] = nil
         env.merge(environment) { _, new in new }
