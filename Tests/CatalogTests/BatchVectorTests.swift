@@ -99,6 +99,29 @@ enum BatchVectors {
         add("refused-length-beyond-payload", "an unknown change whose length runs past the payload",
             signPayload(lib, member, firstSeq: next + 3, count: 1, payload: lengthy.bytes))
         add("accepted-after-refusals", "the member's next batch: nothing of the refused ones was applied", good)
+        let s = next + 4
+        add("null-and-local-time", "a null value clears the description; a takenAt without UTC offset (local wall-clock time only)",
+            sign(lib, member, firstSeq: s, changes: [
+                .known(.setField(photo, .description, .null)),
+                .known(.setField(photo, .takenAt, .takenAt(TakenAt(localSeconds: 1_700_003_600, utcOffsetMinutes: nil)))),
+            ], context: mctx))
+        var unknownField = ByteWriter()
+        unknownField.hash(photo); unknownField.varint(77); unknownField.value(.int(7))
+        add("unknown-field-setField-v3", "a setField of field 77, unknown to this release: kept whole, not applied",
+            sign(lib, member, firstSeq: s + 2, changes: [.unknown(kind: 5, body: unknownField.bytes)], context: mctx))
+        add("gap-pending", "the member's batch after a gap (one seq missing): it waits in the pending pool, unjudged",
+            sign(lib, member, firstSeq: s + 4, changes: [.known(.tagAdd(photo, "Later"))], context: mctx))
+        let filler = sign(lib, member, firstSeq: s + 3, changes: [.known(.setField(photo, .rating, .int(3)))], context: mctx)
+        add("gap-filled", "the missing batch: applied, and the pending batch after it with it", filler)
+        add("refused-overlap", "a batch starting at a seq already held and running past it: refused whole",
+            sign(lib, member, firstSeq: s + 4, changes: [.known(.tagAdd(photo, "Again")),
+                                                         .known(.setField(photo, .rating, .int(5)))], context: mctx))
+        add("already-held-skipped", "the missing batch again: every seq of it is held, so it is skipped, not judged", filler)
+        add("refused-genesis", "a stranger's genesis: its key and nonce do not give this library's id",
+            sign(lib, stranger, firstSeq: 1, changes: [
+                .known(.genesis(nonce: [UInt8](repeating: 0x43, count: 16), publicKey: stranger.publicKey)),
+                .known(.memberPut(publicKey: stranger.publicKey, name: "Eve", role: .admin)),
+            ], context: []))
         return (lib, out)
     }
 
@@ -122,9 +145,9 @@ enum BatchVectors {
         ["id": o.id.hex, "size": Int(o.size), "chunks": o.chunks.map(\.hex)]
     }
 
-    static func json(_ v: FieldValue) -> [String: Any] {
+    static func json(_ v: FieldValue) -> Any {
         switch v {
-        case .null: ["null": true]
+        case .null: NSNull()
         case .int(let i): ["int": Int(i)]
         case .double(let d): ["double": d]
         case .text(let s): ["text": s]
@@ -189,7 +212,10 @@ enum BatchVectors {
 
     static func verdict(_ r: ApplyReport) -> [String: Any] {
         if let bad = r.rejected.first { return ["result": "rejected", "code": bad.reason.code.rawValue] }
-        return ["result": r.applied == 1 ? "applied" : "skipped", "deferred": r.deferred]
+        if r.applied > 1 { return ["result": "applied", "deferred": r.deferred, "pendingApplied": r.applied - 1] }
+        if r.applied == 1 { return ["result": "applied", "deferred": r.deferred] }
+        if r.skipped > 0 { return ["result": "skipped", "deferred": r.deferred] }
+        return ["result": "pending"]
     }
 
     /// Every case with what this implementation makes of it, applied in order on a fresh joiner.

@@ -7,7 +7,8 @@ decodes the payload (11.1-11.3) and compares it with `decoded`, verifies the sig
 the signed bytes of section 6 (Batches), and replays the authorization of 11.6 against the
 member list built from the cases applied before it, comparing with `verdict`. Also checks the
 keys (device id = BLAKE2b-256 of the public key) and the library id from genesis (11.2).
-`digestAfter` is not checked: SPEC does not define the catalog digest (11.8).
+`digestAfter` is not checked: it is informative (SPEC 11.8, 11.9). Pending batches (a gap,
+or a context naming changes not held yet) are kept and judged again after each applied case.
 No single case decides its own verdict: membership, keys and roles come from the earlier cases
 its context names, so the cases are applied in order (a case is applied when this checker
 accepts it, whatever the file expects, so one mismatch does not hide the next).
@@ -128,7 +129,7 @@ def value(r):
             raise Malformed("bool %d" % b)
         return {"bool": b == 1}
     if tag == 5:
-        t = {"localSeconds": r.svarint()}
+        t = {"localSeconds": r.svarint(), "utcOffsetMinutes": None}  # 11.8: null when absent
         has = r.u8()
         if has > 1:
             raise Malformed("takenAt flag %d" % has)
@@ -202,7 +203,7 @@ def change(kind, r, version):
                 v = value(r)
             else:
                 fid = r.varint()
-                if fid > 65535:
+                if not 1 <= fid <= 65535:  # 11.2: 1...65 535, understood or not
                     raise Malformed("field id %d" % fid)
                 raw = r.bytes(1 << 20)
                 if seen and fid <= seen[-1]:
@@ -225,13 +226,12 @@ def change(kind, r, version):
     elif kind == 5:
         out["asset"] = r.hash()
         fid = r.u8() if version == 2 else r.varint()
-        if fid > 65535:
+        if not 1 <= fid <= 65535:
             raise Malformed("field id %d" % fid)
         if fid not in FIELDS or FIELD_LEVEL[fid] > LEVEL:
             if version == 2:
                 raise Malformed("field %d in version 2" % fid)
-            # Kept whole (11.3). No vector has one, so its `decoded` form is not fixed by
-            # batches.json; this checker writes it like an unknown kind.
+            # Kept whole (11.3), the rest of its body unread; written like an unknown kind (11.8).
             return None, True
         if version == 2 and FIELD_LEVEL[fid] > 1:
             raise Malformed("level 2 field in version 2")
@@ -278,8 +278,6 @@ def decode(payload, case):
     keys = [(bytes.fromhex(e["device"]), e["epoch"]) for e in context]
     if any(a >= b for a, b in zip(keys, keys[1:])) or any(e["seq"] < 1 for e in context):
         raise Malformed("context not ascending")
-    if any((e["device"], e["epoch"]) == (case["device"], case["epoch"]) and e["seq"] >= first for e in context):
-        raise Malformed("context entry of the batch's own origin at or past First Seq")
     n = r.count(1 << 20)
     if n < 1 or n != last - first + 1:
         raise Malformed("change count %d for %d...%d" % (n, first, last))
@@ -302,10 +300,8 @@ def decode(payload, case):
                 deferred += 1
                 continue
             body = Reader(raw)
-        if kind == 1 and (i != 0 or first != 1):
-            raise Malformed("genesis not first")
         c, kept = change(kind, body, version)
-        if version == 3:
+        if version == 3 and c is not None:  # a change kept whole is not read to its end (11.3)
             body.end()
         deferred += kept
         changes.append(c if c is not None else dict(kind=kind, type="unknown", body=raw.hex()))
@@ -333,20 +329,62 @@ class Node:
     def __init__(self, library):
         self.library, self.held, self.membership, self.deferred = library, {}, {}, 0
 
+    def judge(self, case):
+        """SPEC 11.6 from step 0; applies the batch when it is authorized and returns the
+        verdict in the form of 11.8 (without what it releases from the pending pool)."""
+        origin, first, last = (case["device"], case["epoch"]), case["firstSeq"], case["lastSeq"]
+        held = self.held.get(origin, 0)
+        if last <= held:
+            return {"result": "skipped", "deferred": 0}
+        if first > held + 1:
+            return {"result": "pending"}
+        if first <= held or first == 0 or last < first:
+            return {"result": "rejected", "code": "overlap"}
+        payload = bytes.fromhex(case["payload"])
+        try:
+            decoded, deferred = decode(payload, case)
+        except Malformed:
+            return {"result": "rejected", "code": "badPayload"}
+        reason = self.authorize(case, payload, decoded)
+        if reason == "pending":
+            return {"result": "pending"}
+        if reason:
+            return {"result": "rejected", "code": reason}
+        self.apply(case, decoded, deferred)
+        return {"result": "applied", "deferred": deferred}
+
+    def release(self, pool):
+        """Judges the pending batches again, lowest origin then First Seq first, until none
+        moves (11.6); returns how many were applied and the changes they keep."""
+        applied = kept = 0
+        moved = True
+        while moved:
+            moved = False
+            for c in sorted(pool, key=lambda c: (bytes.fromhex(c["device"]), c["epoch"], c["firstSeq"])):
+                v = self.judge(c)
+                if v["result"] == "pending":
+                    continue
+                pool.remove(c)
+                if v["result"] == "applied":
+                    applied, kept, moved = applied + 1, kept + v["deferred"], True
+        return applied, kept
+
     def authorize(self, case, payload, decoded):
-        """SPEC 11.6; returns None (authorized) or the reason code of the vectors."""
-        origin = (case["device"], case["epoch"])
-        if self.held.get(origin, 0) + 1 != case["firstSeq"]:
-            return "gap"
+        """SPEC 11.6 steps 2-4; returns None (authorized), "pending" or the reason code."""
         changes = decoded["changes"]
         message, signature = signed_bytes(self.library, case, payload), bytes.fromhex(case["signature"])
         if changes[0]["type"] == "genesis":
             g = changes[0]
             pk = bytes.fromhex(g["publicKey"])
-            if decoded["context"] or b2(pk).hex() != case["device"] or \
+            if case["firstSeq"] != 1 or decoded["context"] or b2(pk).hex() != case["device"] or \
                     b2(pk + bytes.fromhex(g["nonce"]))[:16] != self.library:
-                return "badPayload"
-            return None if verifies(pk, message, signature) else "badSignature"
+                return "wrongLibrary"
+            if not verifies(pk, message, signature):
+                return "badSignature"
+            return self.role_check(changes, "admin")
+        if any((e["device"], e["epoch"]) == (case["device"], case["epoch"]) and e["seq"] >= case["firstSeq"]
+               for e in decoded["context"]):
+            return "badPayload"  # 11.1: the context claims the batch's own later changes
         covered = [(case["device"], case["epoch"], case["firstSeq"] - 1)] + \
             [(e["device"], e["epoch"], e["seq"]) for e in decoded["context"]]
         registers = {}
@@ -361,9 +399,19 @@ class Node:
             return "notMember"
         if not verifies(author[1], message, signature):
             return "badSignature"
-        role = author[2]
-        if role == "partner" or role != "admin" and any(c["kind"] in (1, 2, 3) for c in changes):
+        return self.role_check(changes, author[2])
+
+    @staticmethod
+    def role_check(changes, role):
+        """Step 4: a partner writes nothing; membership changes in order, the first that fails decides."""
+        if role == "partner":
             return "notPermitted"
+        for i, c in enumerate(changes):
+            if c["kind"] in (1, 2, 3):
+                if c["kind"] == 1 and i != 0:
+                    return "badPayload"  # genesis only opens a library
+                if role != "admin":
+                    return "notPermitted"
         return None
 
     def apply(self, case, decoded, deferred):
@@ -424,25 +472,26 @@ def main():
     if bad:
         print("FAIL keys: " + bad)
         failures += 1
-    node = Node(bytes.fromhex(vectors["library"]))
+    node, pool = Node(bytes.fromhex(vectors["library"])), []
     for case in vectors["cases"]:
         payload = bytes.fromhex(case["payload"])
         try:
-            decoded, deferred = decode(payload, case)
-            reason = node.authorize(case, payload, decoded)
+            decoded, _ = decode(payload, case)
         except Malformed as e:
-            decoded, deferred, reason = {"error": "badPayload"}, 0, "badPayload"
-            why = str(e)
-        verdict = {"result": "applied", "deferred": deferred} if reason is None else \
-            {"result": "rejected", "code": reason}
+            decoded, why = {"error": "badPayload"}, str(e)
+        verdict = node.judge(case)  # applied here when this checker accepts it, whatever the file expects
+        if verdict["result"] == "pending":
+            pool.append(case)
+        elif verdict["result"] == "applied":
+            released, kept = node.release(pool)
+            if released:
+                verdict.update(pendingApplied=released, deferred=verdict["deferred"] + kept)
         problem = diff(case["decoded"], decoded)
         if problem and "error" in decoded:
             problem += " (%s)" % why
         if not problem and verdict != case["verdict"]:
             problem = "verdict %s, expected %s" % (json.dumps(verdict, sort_keys=True),
                                                    json.dumps(case["verdict"], sort_keys=True))
-        if reason is None:  # what this node decided, so that one mismatch does not hide the rest
-            node.apply(case, decoded, deferred)
         if problem:
             print("FAIL %s: %s" % (case["name"], problem))
             failures += 1
