@@ -110,6 +110,7 @@ extension HearthNode {
         guard !addrs.isEmpty else {
             throw NodeError(.invalidArgument, "no address to put in the ticket: pass --address HOST:PORT, or run `hearth serve` once so the node knows where it listens")
         }
+        if let why = WireTicket.invalidAddresses(addrs) { throw NodeError(.invalidArgument, "--address: \(why)") }
         for a in addrs { _ = try PeerEndpoint(parsing: a) }
         let ticket = PairingTicket(library: catalog.libraryID, inviter: identity.deviceID, ticketID: secureRandomBytes(16),
                                    secret: secureRandomBytes(32), expiresAt: Self.wallClockMillis() + ms, role: role,

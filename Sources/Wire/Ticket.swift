@@ -31,6 +31,9 @@ public struct WireTicket: Equatable, Sendable {
     public init(library: [UInt8], inviter: DeviceID, ticketID: [UInt8], secret: [UInt8], expiresAt: Int64,
                 role: UInt8, addresses: [String]) {
         precondition(library.count == 16 && ticketID.count == ConnectionPreamble.ticketIDLength && secret.count == 32)
+        precondition(addresses.count <= Self.maxAddresses
+                     && addresses.allSatisfy { (1...Self.maxAddressBytes).contains($0.utf8.count) },
+                     "a ticket holds 1...8 addresses of 1...255 bytes; the caller checks (see `invalidAddresses`)")
         self.library = library
         self.inviter = inviter
         self.ticketID = ticketID
@@ -40,8 +43,16 @@ public struct WireTicket: Equatable, Sendable {
         self.addresses = addresses
     }
 
-    /// The bytes before the check: what the check covers. Addresses past the eighth, and any
-    /// empty or over 255 bytes, are left out.
+    /// Why `addresses` cannot go into a ticket (too many, or one empty or over 255 bytes), or nil.
+    public static func invalidAddresses(_ addresses: [String]) -> String? {
+        if addresses.count > maxAddresses { return "a ticket holds at most \(maxAddresses) addresses, not \(addresses.count)" }
+        if let a = addresses.first(where: { !(1...maxAddressBytes).contains($0.utf8.count) }) {
+            return "address '\(a.prefix(40))' is \(a.utf8.count) bytes; a ticket's addresses are 1 to \(maxAddressBytes) bytes"
+        }
+        return nil
+    }
+
+    /// The bytes before the check: what the check covers.
     public var body: [UInt8] {
         var w = Writer()
         w.writeUInt8(Self.version)
@@ -51,9 +62,8 @@ public struct WireTicket: Equatable, Sendable {
         w.writeRaw(secret)
         w.writeUInt64(UInt64(bitPattern: expiresAt))
         w.writeUInt8(role)
-        let addrs = addresses.filter { (1...Self.maxAddressBytes).contains($0.utf8.count) }.prefix(Self.maxAddresses)
-        w.writeUInt8(UInt8(addrs.count))
-        for a in addrs {
+        w.writeUInt8(UInt8(addresses.count))
+        for a in addresses {
             w.writeUInt8(UInt8(a.utf8.count))
             w.writeRaw(Array(a.utf8))
         }

@@ -119,6 +119,10 @@ struct SyncEndToEndTests {
         try a.ok(["import", photos.path])
         let (serveA, portA) = try BackgroundHearth.serve(a, label: "serveA")
         defer { serveA.kill() }
+        // More addresses than a ticket holds is an error, not a ticket missing some of them.
+        let nine = (1...9).flatMap { ["--address", "127.0.0.\($0):\(portA)"] }
+        let tooMany = try a.run(["invite"] + nine)
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("at most 8 addresses"), "nine addresses: \(tooMany.stderr)")
         let ticket = try a.invite(port: portA)
         try b.ok(["join", ticket, "--name", "B"])
         let before = try a.digest()

@@ -47,6 +47,19 @@ import Testing
         }
     }
 
+    /// What a ticket cannot hold is named, never left out in silence.
+    @Test func addressesATicketCannotHoldAreNamed() throws {
+        let eight = (1...8).map { "10.0.0.\($0):7480" }
+        #expect(WireTicket.invalidAddresses(eight) == nil)
+        #expect(WireTicket.invalidAddresses(eight + ["10.0.0.9:7480"])?.contains("at most 8") == true)
+        #expect(WireTicket.invalidAddresses([""])?.contains("1 to 255 bytes") == true)
+        #expect(WireTicket.invalidAddresses([String(repeating: "h", count: 251) + ":7480"])?.contains("255 bytes") == true)
+        let t = WireTicket(library: [UInt8](repeating: 3, count: 16), inviter: DeviceID(hash: Blake2b.hash256([1])),
+                           ticketID: [UInt8](repeating: 4, count: 16), secret: [UInt8](repeating: 5, count: 32),
+                           expiresAt: 1_700_000_000_000, role: 2, addresses: eight)
+        #expect(try WireTicket(parsing: t.text).addresses == eight, "all eight addresses travel")
+    }
+
     /// Any one character changed anywhere in a ticket is caught (by the alphabet, the check or
     /// the canonical end), never decoded as another ticket.
     @Test func everySingleCharacterChangeIsCaught() throws {
