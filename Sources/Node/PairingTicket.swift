@@ -10,30 +10,26 @@ import Wire
 public struct PairingTicket: Equatable, Sendable {
     public static let prefix = WireTicket.prefix
 
-    public var library: LibraryID
-    public var inviter: DeviceID
-    public var ticketID: [UInt8]
-    public var secret: [UInt8]
-    /// Milliseconds since 1970 after which the inviter refuses the ticket.
-    public var expiresAt: Int64
-    public var role: Role
-    /// `HOST:PORT` where the inviter listens.
-    public var addresses: [String]
+    /// The ticket as it travels; the properties below read it in the catalog's types.
+    public let wire: WireTicket
+    public let library: LibraryID
+    public let role: Role
 
-    public var encoded: String {
-        WireTicket(library: library.bytes, inviter: inviter, ticketID: ticketID, secret: secret, expiresAt: expiresAt,
-                   role: role.rawValue, addresses: addresses).text
-    }
+    public var inviter: DeviceID { wire.inviter }
+    public var ticketID: [UInt8] { wire.ticketID }
+    public var secret: [UInt8] { wire.secret }
+    /// Milliseconds since 1970 after which the inviter refuses the ticket.
+    public var expiresAt: Int64 { wire.expiresAt }
+    /// `HOST:PORT` where the inviter listens.
+    public var addresses: [String] { wire.addresses }
+    public var encoded: String { wire.text }
 
     public init(library: LibraryID, inviter: DeviceID, ticketID: [UInt8], secret: [UInt8], expiresAt: Int64,
                 role: Role, addresses: [String]) {
+        wire = WireTicket(library: library.bytes, inviter: inviter, ticketID: ticketID, secret: secret,
+                          expiresAt: expiresAt, role: role.rawValue, addresses: addresses)
         self.library = library
-        self.inviter = inviter
-        self.ticketID = ticketID
-        self.secret = secret
-        self.expiresAt = expiresAt
         self.role = role
-        self.addresses = addresses
     }
 
     /// Parses a ticket as `hearth invite` printed it (surrounding white space ignored).
@@ -44,8 +40,7 @@ public struct PairingTicket: Equatable, Sendable {
         let t: WireTicket
         do { t = try WireTicket(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch { throw bad(error.message) }
         guard let library = LibraryID(bytes: t.library), let role = Role(rawValue: t.role) else { throw bad("unknown role") }
-        self.init(library: library, inviter: t.inviter, ticketID: t.ticketID, secret: t.secret, expiresAt: t.expiresAt,
-                  role: role, addresses: t.addresses)
+        (wire, self.library, self.role) = (t, library, role)
     }
 }
 

@@ -6,14 +6,25 @@ import Testing
 @Suite struct SeedsTests {
     static let stepsPerSeed = 400
 
-    func run(_ seeds: ClosedRange<UInt64>) -> [String] {
-        var failures: [String] = []
+    /// Runs each seed with the options it gets (and the `hearth-sim` flags that say them), and
+    /// returns every result with a `reproduce:` line for each failing seed.
+    func sweep(_ seeds: ClosedRange<UInt64>, _ options: (UInt64) -> (SimOptions, flags: String))
+        -> (results: [SimResult], failures: [String]) {
+        var results: [SimResult] = [], failures: [String] = []
         for seed in seeds {
-            let r = Simulation.run(seed: seed, options: SimOptions(steps: Self.stepsPerSeed))
+            let (o, flags) = options(seed)
+            let r = Simulation.run(seed: seed, options: o)
             #expect(r.events > 0)
-            if let f = r.failures.first { failures.append("reproduce: hearth-sim --seed \(seed) --steps \(Self.stepsPerSeed)   # \(f)") }
+            results.append(r)
+            if let f = r.failures.first {
+                failures.append("reproduce: hearth-sim --seed \(seed)\(flags) --steps \(Self.stepsPerSeed)   # \(f)")
+            }
         }
-        return failures
+        return (results, failures)
+    }
+
+    func run(_ seeds: ClosedRange<UInt64>) -> [String] {
+        sweep(seeds) { _ in (SimOptions(steps: Self.stepsPerSeed), "") }.failures
     }
 
     @Test func firstHalf() {
@@ -30,19 +41,13 @@ import Testing
     /// protocol 1): they converge on what they understand, then upgrade in place and converge
     /// on everything with the newer nodes.
     @Test func mixedVersionFamilies() {
-        var failures: [String] = []
-        var checked = 0, kept = 0
-        for seed in UInt64(1)...40 {
+        let (results, failures) = sweep(1...40) { seed in
             var options = SimOptions(nodes: 3 + Int(seed % 4), steps: Self.stepsPerSeed)
             options.olderNodes = 1 + Int(seed % 3)
-            let r = Simulation.run(seed: seed, options: options)
-            checked += r.stats["olderNodesChecked", default: 0]
-            kept += r.stats["olderKeptChanges", default: 0]
-            if let f = r.failures.first {
-                failures.append("reproduce: hearth-sim --seed \(seed) --nodes \(3 + seed % 4) --older-nodes \(1 + seed % 3) "
-                                + "--steps \(Self.stepsPerSeed)   # \(f)")
-            }
+            return (options, " --nodes \(3 + seed % 4) --older-nodes \(1 + seed % 3)")
         }
+        let checked = results.reduce(0) { $0 + $1.stats["olderNodesChecked", default: 0] }
+        let kept = results.reduce(0) { $0 + $1.stats["olderKeptChanges", default: 0] }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         #expect(checked >= 40, "older nodes checked: \(checked)")
         #expect(kept > 0, "no older node ever kept a change it did not understand")
@@ -52,19 +57,13 @@ import Testing
     /// holds, and edits made after seeing a far-ahead write still beat it (the causal register
     /// check fails the run otherwise).
     @Test func wildClocks() {
-        var failures: [String] = []
-        var overFar = 0, far = 0
-        for seed in UInt64(1)...30 {
+        let (results, failures) = sweep(1...30) { seed in
             var options = SimOptions(nodes: 3 + Int(seed % 3), steps: Self.stepsPerSeed)
             options.wildClocks = true
-            let r = Simulation.run(seed: seed, options: options)
-            overFar += r.stats["causalPairsOverFarClock", default: 0]
-            far += r.faults["farClockJump", default: 0]
-            if let f = r.failures.first {
-                failures.append("reproduce: hearth-sim --seed \(seed) --nodes \(3 + seed % 3) --wild-clocks "
-                                + "--steps \(Self.stepsPerSeed)   # \(f)")
-            }
+            return (options, " --nodes \(3 + seed % 3) --wild-clocks")
         }
+        let overFar = results.reduce(0) { $0 + $1.stats["causalPairsOverFarClock", default: 0] }
+        let far = results.reduce(0) { $0 + $1.faults["farClockJump", default: 0] }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         #expect(overFar > 0, "no edit was ever made after seeing a far-ahead write")
         #expect(far > 0, "no clock ever jumped far")
