@@ -91,10 +91,8 @@ extension SyncSession {
     /// The next part of the answer to the peer's BatchRequest, advancing the cursor past it.
     mutating func nextBatches() throws -> Message? {
         guard let cursor = serving else { return nil }
-        var batches = protocolVersion >= ProtocolVersion.v2
-            ? try catalog.syncBatches(missingFrom: cursor, maxBytes: config.batchBytesPerMessage)
-            : try catalog.syncBatches(missingFrom: cursor, maxBytes: config.batchBytesPerMessage,
-                                      forPeerProtocol: protocolVersion)
+        var batches = try catalog.syncBatches(missingFrom: cursor, maxBytes: config.batchBytesPerMessage,
+                                              forPeerProtocol: protocolVersion)
         if batches.isEmpty {
             serving = nil
             return .batches(Batches(batches: [], complete: true))

@@ -148,7 +148,8 @@ public struct SyncSession {
     /// True once both sides have said Done with this side's current vector.
     public var isConverged: Bool { convergedAt != nil && convergedAt == offered }
 
-    /// Reads the catalog's vector, and what of it the peer may be offered.
+    /// Reads the catalog's vector, and what of it the peer may be offered (the same towards a
+    /// peer of the current version, so it is read once).
     mutating func refreshVector() throws {
         myVector = try catalog.syncVersionVector()
         offered = protocolVersion >= ProtocolVersion.v2 ? myVector
