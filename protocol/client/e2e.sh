@@ -29,7 +29,7 @@ PORT=$(tr -d '[:space:]' <"$WORK/port")
 TICKET=$(h invite --address "127.0.0.1:$PORT" | tail -n 1)
 ORIGINAL=$(find "$WORK/samples" -type f | sort | head -n 1)
 if python3 "$ROOT/protocol/client/hearth_client.py" --noise-path "$NOISE" --ticket "$TICKET" \
-     --expect-original "$ORIGINAL" --name "Python client"; then
+     --expect-original "$ORIGINAL" --name "${CLIENT_NAME-Python client}"; then
   echo "e2e client: 1 passed, 0 failed ($(( $(date +%s) - start )) s)"
 else
   echo "e2e client: FAIL"; echo "--- hearth serve log"; cat "$WORK/serve.log"
