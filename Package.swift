@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        // SHA-1 of originals, the checksum Immich clients deduplicate by.
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian's -dev packages.
@@ -28,7 +30,7 @@ let package = Package(
         .systemLibrary(name: "CSQLiteTuning"),
         .target(name: "CMediaShim", dependencies: ["CVips", "CExif", "CRaw"]),
 
-        .target(name: "HearthCrypto", dependencies: ["CSodium"]),
+        .target(name: "HearthCrypto", dependencies: ["CSodium", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ChunkStore", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Catalog", dependencies: [
             "HearthCrypto", .product(name: "GRDB", package: "GRDB.swift"),
@@ -51,6 +53,8 @@ let package = Package(
         .target(name: "Node", dependencies: [
             "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "HearthCrypto", "Presentation", "Jobs",
             .product(name: "Logging", package: "swift-log"),
+            // The node-local access store (sessions, API keys): home/access.sqlite.
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
             "CMalloc", "Node", "Presentation", "Catalog", "ChunkStore", "Media", "HearthCrypto",

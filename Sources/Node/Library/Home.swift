@@ -225,9 +225,24 @@ public struct NodeError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case notInitialized, alreadyInitialized, corrupt, io, notFound, ambiguous, invalidArgument, verifyFailed, network
         case tooNew
+        /// A wrong email or password, or a missing, unknown or revoked token.
+        case unauthorized
+        /// Too many failed logins; `retryAfterSeconds` says when to try again.
+        case rateLimited
+        /// Allowed to no one in the caller's position (a read-only device, not an admin).
+        case forbidden
+        /// Clashes with what exists (an email another person has).
+        case conflict
     }
     public let code: Code
     public let message: String
+    /// For `rateLimited`: seconds until a login may be tried again.
+    public var retryAfterSeconds: Int? = nil
     public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int?) {
+        self.code = code
+        self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
+    }
     public var description: String { message }
 }
