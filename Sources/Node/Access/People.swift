@@ -13,6 +13,13 @@ public struct ChecksumBackfill: Sendable, Equatable {
     /// Originals that could not be read (the error is in `errors`, the asset left as it was).
     public var failed = 0
     public var errors: [String] = []
+
+    public init(updated: Int = 0, notLocal: Int = 0, failed: Int = 0, errors: [String] = []) {
+        self.updated = updated
+        self.notLocal = notLocal
+        self.failed = failed
+        self.errors = errors
+    }
 }
 
 extension HearthNode {

@@ -11,6 +11,7 @@ import Wire
 ///     HOME/libraries/<id>/catalog.sqlite one library's catalog
 ///     HOME/libraries/<id>/chunks/        that library's chunk store (not shared, see DESIGN.md)
 ///     HOME/libraries/<id>/chunks.lock    held while a process has that chunk store open
+///     HOME/access.sqlite                 this node's sessions, API keys and sync checkpoints (hashes only; never synced)
 ///
 /// Release 6847644 wrote layout 1 (one library, `libraries/<id>.sqlite` and `HOME/chunks/`);
 /// `HomeLayout.upgrade` moves such a home to this layout in place.
