@@ -97,6 +97,39 @@ struct PeopleEndToEndTests {
         }
     }
 
+    /// Assets without a SHA-1 (imported before SHA-1s were recorded) get theirs from the local
+    /// originals: by `hearth verify --repair`, and by `hearth serve` when it starts.
+    @Test func verifyRepairAndServeBackfillChecksums() throws {
+        let h = try HearthBinary.temporary("backfill")
+        defer { h.cleanup() }
+        let photos = h.scratch.appendingPathComponent("photos")
+        try h.ok(["make-samples", photos.path, "--count", "6", "--width", "320", "--height", "240"])
+        try h.ok(["init", "--name", "nas"])
+        try h.ok(["import", photos.path])
+        var expected: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: photos.path) {
+            expected[name] = SHA1.base64(try SHA1.digest(fileAt: photos.appendingPathComponent(name).path))
+        }
+        func clear(_ n: Int) throws {
+            let node = try HearthNode.open(home: Home(path: h.home.path))
+            try node.commit(try node.catalog.assets().prefix(n).map { .setField($0.id, .sha1, .null) })
+        }
+        func checked() throws -> Bool {
+            let assets = try HearthNode.open(home: Home(path: h.home.path)).catalog.assets()
+            return assets.count == 6 && assets.allSatisfy { $0.sha1 != nil && $0.sha1 == expected[$0.fileName] }
+        }
+        #expect(try checked(), "import records every SHA-1")
+        try clear(4)
+        #expect(try !checked())
+        try h.ok(["verify", "--repair"])
+        #expect(try checked(), "verify --repair restored them")
+        try clear(3)
+        let (serve, _) = try BackgroundHearth.serve(h, label: "serve")
+        defer { serve.kill() }
+        #expect(try eventually(30) { try checked() }, "hearth serve did not backfill: \(serve.logText.suffix(2000))")
+        #expect(try eventually(5) { serve.logText.contains("checksums backfilled") })
+    }
+
     /// A person added on A logs in on B after a sync; B's device, which belonged to no one,
     /// is linked to the library's first person when B adds one.
     @Test func aPersonAddedOnOneNodeReachesAnother() throws {
