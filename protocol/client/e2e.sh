@@ -2,7 +2,8 @@
 # End to end: protocol/client/hearth_client.py (written from SPEC.md alone) against real
 # `hearth` nodes. First the client checks the vectors it can (transport.json, tickets.json)
 # with its own code. Then node A imports photos and serves; node B joins A by ticket, imports
-# photos of its own and syncs them to A, so A holds batches whose origin is B. The client pairs
+# photos of its own and syncs them to A, so A holds batches whose origin is B. A device that is
+# no member connects to A and must get a bare close after handshake message 3. The client pairs
 # with A only, syncs as a member, verifies every batch (B's are relayed: it learns B's key from
 # the memberPut A wrote), decodes and prints the changes, fetches every chunk of every object
 # of one of B's assets from A, and compares the original with B's file byte for byte. Last, A's
@@ -66,7 +67,10 @@ for _ in $(seq 1 50); do [ "$(ended)" -ge 2 ] && break; sleep 0.1; done
 [ "$(ended)" -ge 2 ] || fail "A's log does not show both early ends as 'connection ended'"
 # (Which of the two the third end shows depends on whether A read the Error before a write failed.)
 grep -q "ended the session (shutting-down" "$WORK/serve.log" && echo "e2e client: A read the Error shutting-down"
-if grep -Eq " (warning|error|critical) |internalError|internal-error" "$WORK/serve.log"; then
+# The stranger the client sent first is the one warning A logs: a refused device (SPEC 3).
+grep -q "warning .*reason=notMember: .* is not a member of the library" "$WORK/serve.log" \
+  || fail "A's log does not show the stranger refused as not a member"
+if grep -v "reason=notMember: " "$WORK/serve.log" | grep -Eq " (warning|error|critical) |internalError|internal-error"; then
   fail "A logged a warning or an error of its own"
 fi
 passed=$((passed + 1))

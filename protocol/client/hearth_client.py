@@ -1,21 +1,32 @@
 #!/usr/bin/env python3
 """An independent Hearth client, written from protocol/SPEC.md alone.
 
+With --check-vectors it checks protocol/vectors/transport.json (both connections' handshakes,
+transport messages and rekey through noiseprotocol, and every pairing message 3 case judged by
+its own pairing-payload decoder), tickets.json (its ticket decoder) and messages.json (its
+message decoder, which picks the error SPEC 5.3 names), and exits.
+
 Against a running `hearth serve` it:
+  0. connects as a stranger (a fresh key, no ticket) and checks that the node closes right after
+     handshake message 3 without an Error (SPEC 3);
   1. pairs with a ticket (SPEC 3.1-3.2: preamble mode 1, Noise_XXpsk3, message 3 carrying the
-     joiner's identity and device name), and exchanges Hellos so the admission is known to hold;
+     joiner's identity and device name), exchanges Hellos, and closes (an early end, SPEC 7.2);
   2. connects again as a member (mode 0, Noise_XX), exchanges Hellos, Summaries and Credit;
   3. asks for every batch (BatchRequest with an empty Have), verifies each batch's signature and
      authorization (SPEC 11.6) with the decoder and checker of vectors/check_batches.py, learning
-     the keys of every origin from the membership changes it has verified;
-  4. finds the import whose original has the BLAKE2b-256 of --expect-original, fetches every
-     chunk of it (ChunkRequest/ChunkData), checks each chunk id and the reassembled object id,
-     and compares the bytes with the file;
-  5. sends Done and closes.
+     the keys of every origin from the membership changes it has verified, and prints every
+     decoded change; with --expect-relayed some batches must come from an origin other than the
+     node it talks to (relayed), verified with the key another origin's memberPut gave;
+  4. finds the asset whose original has the BLAKE2b-256 of --expect-original, fetches every
+     chunk of every object of it (original, preview, thumbnail, motion part: SPEC 11.4-11.5),
+     checks each chunk id and each reassembled object id, and compares the original with the file;
+  5. sends Done and closes gracefully; then opens a third session and ends it early with
+     Error shutting-down (SPEC 7.2).
 
 Noise comes from the PyPI package `noiseprotocol` (someone else's implementation of the
-framework), found on sys.path or in --noise-path. Exits 0 when everything checked out; 2 when
-`noiseprotocol` cannot be imported; 1 on any failure, with the reason on stderr.
+framework), found on sys.path or in --noise-path; Ed25519 from `cryptography`. Exits 0 when
+everything checked out; 2 when `noiseprotocol` cannot be imported; 1 on any failure, with the
+reason on stderr.
 """
 import argparse, base64, hashlib, os, socket, struct, sys, time
 
@@ -913,6 +924,26 @@ def asset_objects(changes, asset):
     return objects, imp, writer
 
 
+def stranger_refused(host, port, library, inviter):
+    """A device that is no member completes its side of the handshake and sends its Hello; the
+    node MUST close without a word (no Error, no Hello): a bare close after message 3."""
+    seed, pub = new_device()
+    c = Connection(host, port, seed, pub)
+    if b2(c.peer_pub) != inviter:
+        raise Fail("stranger: responder is another device")
+    try:
+        c.send(hello(pub, library))
+        msg = c.recv()
+    except (Fail, OSError) as e:
+        if isinstance(e, Fail) and "closed by the peer" not in str(e):
+            raise
+        log("a stranger's member session: closed after message 3 with no Error, as SPEC 3 says")
+        return
+    finally:
+        c.sock.close()
+    raise Fail("a stranger was answered with %s instead of a bare close" % NAMES.get(msg[0], msg[0]))
+
+
 def split_address(a):
     host, _, port = a.rpartition(":")
     return host.strip("[]"), int(port)
@@ -953,6 +984,9 @@ def main():
         host, port = split_address(ticket["addresses"][0])
         seed, pub = new_device()
         library = ticket["library"]
+
+        # 0. a stranger (SPEC 3): the responder closes right after message 3, without an Error
+        stranger_refused(host, port, library, ticket["inviter"])
 
         # 1. pairing
         pairing = dict(ticket_id=ticket["ticket_id"], secret=ticket["secret"], name=args.name)
