@@ -4,7 +4,9 @@
 With --check-vectors it checks protocol/vectors/transport.json (both connections' handshakes,
 transport messages and rekey through noiseprotocol, and every pairing message 3 case judged by
 its own pairing-payload decoder), tickets.json (its ticket decoder) and messages.json (its
-message decoder, which picks the error SPEC 5.3 names), and exits.
+message decoder, which picks the error SPEC 5.3 names), preamble.json, framing.json and
+encoding.json (its preamble, frame and field readers), and exits. (batches.json is checked by
+vectors/check_batches.py, whose decoder and authorizer this client uses for live batches.)
 
 Against a running `hearth serve` it:
   0. connects as a stranger (a fresh key, no ticket) and checks that the node closes right after
@@ -886,6 +888,98 @@ def check_message_vectors(path):
     return len(doc["valid"]), len(doc["invalid"])
 
 
+def parse_preamble(data):
+    """SPEC 3.1 as a responder reads it: ("incomplete",), ("invalid", why) or (mode, ticket id, used)."""
+    for i, b in enumerate(data[:4]):
+        if b != b"HRTH"[i]:
+            return ("invalid", "magic")
+    if len(data) < 6:
+        return ("incomplete",)
+    if data[4] != WIRE_VERSION:
+        return ("invalid", "version")
+    if data[5] == 0:
+        return ("member", None, 6)
+    if data[5] != 1:
+        return ("invalid", "mode")
+    if len(data) < 22:
+        return ("incomplete",)
+    return ("pairing", data[6:22], 22)
+
+
+def deframe(data, limit=MAX_BODY):
+    """SPEC 2: every frame of a whole stream, then the error at its end (None, frameTooLarge or
+    truncatedFrame); an oversized header is refused before its body is read."""
+    frames, p = [], 0
+    while p < len(data):
+        if len(data) - p < 4:
+            return frames, "truncatedFrame"
+        (n,) = struct.unpack(">I", data[p:p + 4])
+        if n > limit:
+            return frames, "frameTooLarge"
+        if len(data) - p - 4 < n:
+            return frames, "truncatedFrame"
+        frames.append(data[p + 4:p + 4 + n])
+        p += 4 + n
+    return frames, None
+
+
+def read_field(kind, data, max_length=None):
+    """One field of SPEC 5 (encoding.json's strict form): (value as text, None) or (None, error)."""
+    r = MsgReader(data)
+    try:
+        if kind == "varint" or kind == "string":
+            try:
+                n = Buf(data).varint()
+            except Fail as e:
+                return None, "truncated" if "truncated" in str(e) else "badVarint"
+            if kind == "varint":
+                r.p = len(varint(n))
+                value = str(n)
+            else:
+                r.p = len(varint(n))
+                if n > max_length:
+                    return None, "fieldTooLong"
+                value = r.text(n)
+        elif kind == "bool":
+            b = r.uint(1)
+            if b > 1:
+                return None, "invalidValue"
+            value = "true" if b else "false"
+        else:
+            value = str(r.uint({"uint16": 2, "uint32": 4, "uint64": 8}[kind]))
+    except Invalid as e:
+        return None, e.code
+    if r.left():
+        return None, "trailingBytes"
+    return value, None
+
+
+def check_small_vectors(here):
+    """preamble.json, framing.json and encoding.json with this client's readers."""
+    import json
+    n = 0
+    for c in json.load(open(os.path.join(here, "preamble.json"), encoding="utf-8"))["cases"]:
+        got = parse_preamble(bytes.fromhex(c["input"]))
+        want = (c["mode"], bytes.fromhex(c["ticket_id"]) if c["ticket_id"] else None, c["consumed"]) \
+            if c["error"] is None else (c["error"],)
+        if got[:len(want)] != want:
+            raise Fail("preamble.json %s: %r, the vector says %r" % (c["name"], got, want))
+        n += 1
+    doc = json.load(open(os.path.join(here, "framing.json"), encoding="utf-8"))
+    for c in doc["cases"]:
+        frames, error = deframe(bytes.fromhex(c["input"]), c.get("max_body_length") or doc["default_max_body_length"])
+        if [f.hex() for f in frames] != c["frames"] or error != c["error"]:
+            raise Fail("framing.json %s: %d frames and %s, the vector says %d and %s" % (
+                c["name"], len(frames), error, len(c["frames"]), c["error"]))
+        n += 1
+    for c in json.load(open(os.path.join(here, "encoding.json"), encoding="utf-8"))["cases"]:
+        value, error = read_field(c["type"], bytes.fromhex(c["input"]), c.get("max_length"))
+        if (value, error) != (c["value"], c["error"]):
+            raise Fail("encoding.json %s: %r %r, the vector says %r %r" % (c["name"], value, error, c["value"], c["error"]))
+        n += 1
+    return n
+
+
 def check_vectors():
     here = os.path.join(HERE, "..", "vectors")
     started = time.time()
@@ -895,6 +989,8 @@ def check_vectors():
     log("tickets.json: %d cases passed" % n)
     valid, invalid = check_message_vectors(os.path.join(here, "messages.json"))
     log("messages.json: %d valid and %d invalid cases passed (errors chosen as SPEC 5.3 says)" % (valid, invalid))
+    n = check_small_vectors(here)
+    log("preamble.json, framing.json, encoding.json: %d cases passed" % n)
     log("vectors ok in %.1f s" % (time.time() - started))
 
 
@@ -952,7 +1048,7 @@ def split_address(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check-vectors", action="store_true",
-                    help="check protocol/vectors/transport.json, tickets.json and messages.json with this client's code, then exit")
+                    help="check protocol/vectors (all but batches.json, which check_batches.py checks) with this client's code, then exit")
     ap.add_argument("--ticket", help="the ticket text of `hearth invite`")
     ap.add_argument("--expect-original", help="a file that was imported: its original is fetched and compared")
     ap.add_argument("--expect-relayed", action="store_true",
