@@ -195,9 +195,10 @@ enum CatalogMigrations {
     /// LEB128 of the local seconds): this migration never reads `AssetField`, `FieldValue` or
     /// `ByteReader`, which may grow. A value it cannot read falls back like a missing `takenAt`.
     ///
-    /// The index makes the timeline an index scan: bucket counts read `asset_month` alone
-    /// (state, month and favourite flag) and one month's rows are a range of it. Search by date
-    /// uses the existing `asset_page` (state, sort key).
+    /// The indexes make the timeline index scans: bucket counts and statistics read
+    /// `asset_month` alone (state, month, sort key, favourite flag, type), one month's rows are a
+    /// range of it in sort-key order, and map markers read `asset_geo` alone (the assets with a
+    /// position). Search by date uses the existing `asset_page` (state, sort key).
     static func v6Timeline(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE asset ADD COLUMN local_month INTEGER NOT NULL DEFAULT 0")
         let rows = try Row.fetchCursor(db, sql: "SELECT rowid, f_4, sort_key FROM asset")
@@ -209,7 +210,10 @@ enum CatalogMigrations {
             updates.append((v6YearMonth(local), rowid))
         }
         for (month, rowid) in updates { try update.execute(arguments: [month, rowid]) }
-        try db.execute(sql: "CREATE INDEX asset_month ON asset(state, local_month, f_25)")
+        try db.execute(sql: """
+            CREATE INDEX asset_month ON asset(state, local_month, sort_key, f_25, f_3);
+            CREATE INDEX asset_geo ON asset(state, sort_key, id, f_8, f_9) WHERE f_8 IS NOT NULL AND f_9 IS NOT NULL;
+            """)
     }
 
     /// Frozen for `v6Timeline`: the local seconds of an encoded `takenAt` value, nil otherwise.

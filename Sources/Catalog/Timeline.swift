@@ -123,18 +123,24 @@ public struct TimelineFilter: Sendable {
         return withDeleted ? live + [trash] : live
     }
 
-    /// The conditions other than the state, on `asset a`.
-    func conditions(_ db: Database) throws -> (sql: String, args: [DatabaseValueConvertible]) {
+    /// What the query reads from (`asset a`, or an album's assets joined to it: an album is
+    /// small beside the library, so its members drive) and the conditions other than the state.
+    /// `index` names the index to read `asset` by when no album drives.
+    func query(index: String? = nil) -> (from: String, fromArgs: [DatabaseValueConvertible], sql: String,
+                                         args: [DatabaseValueConvertible]) {
         var sql = ""
         var args: [DatabaseValueConvertible] = []
+        var from = "asset a" + (index.map { " INDEXED BY \($0)" } ?? "")
+        var fromArgs: [DatabaseValueConvertible] = []
+        if let album {
+            from = "(SELECT DISTINCT x.rowid AS r FROM album_item i JOIN asset x ON x.id = i.asset WHERE i.album = ?) m "
+                + "CROSS JOIN asset a ON a.rowid = m.r"
+            fromArgs.append(Data(album.bytes))
+        }
         if let f = isFavorite { sql += Self.favorite(f) }
         if let t = takenAfter { sql += " AND a.sort_key >= ?"; args.append(t) }
         if let t = takenBefore { sql += " AND a.sort_key <= ?"; args.append(t) }
-        if let album {
-            sql += " AND a.id IN (SELECT asset FROM album_item WHERE album = ?)"
-            args.append(Data(album.bytes))
-        }
-        return (sql, args)
+        return (from, fromArgs, sql, args)
     }
 
     static func favorite(_ on: Bool) -> String {
@@ -249,14 +255,14 @@ extension Catalog {
     public func timeBuckets(_ filter: TimelineFilter = TimelineFilter()) throws -> [TimeBucket] {
         try guarded {
             try db.read { db in
-                let (cond, args) = try filter.conditions(db)
+                let (from, fromArgs, cond, args) = filter.query()
                 var counts: [Int64: Int] = [:]
                 for part in filter.stateParts {
                     let extra = part.extra.map { " AND \($0)" } ?? ""
                     let rows = try Row.fetchCursor(db, sql: """
-                        SELECT a.local_month, COUNT(*) FROM asset a WHERE a.state = ?\(extra)\(cond)
+                        SELECT a.local_month, COUNT(*) FROM \(from) WHERE a.state = ?\(extra)\(cond)
                         GROUP BY a.local_month
-                        """, arguments: StatementArguments([part.state] + args))
+                        """, arguments: StatementArguments(fromArgs + [part.state] + args))
                     while let r = try rows.next() { counts[r[0], default: 0] += r[1] as Int }
                 }
                 let keys = filter.order == .descending ? counts.keys.sorted(by: >) : counts.keys.sorted()
@@ -270,7 +276,8 @@ extension Catalog {
     public func timeBucket(_ month: TimelineMonth, _ filter: TimelineFilter = TimelineFilter()) throws -> [TimelineAsset] {
         try guarded {
             try db.read { db in
-                let (cond, args) = try filter.conditions(db)
+                // INDEXED BY: without statistics the planner would walk `asset_page` for the ORDER BY.
+                let (from, fromArgs, cond, args) = filter.query(index: "asset_month")
                 let parts = filter.stateParts.map { p in
                     "(a.state = \(p.state)" + (p.extra.map { " AND \($0)" } ?? "") + ")"
                 }.joined(separator: " OR ")
@@ -279,10 +286,10 @@ extension Catalog {
                     .map { "a.\($0)" } + Self.timelineFields.map { "a.\($0.column)" }
                 let order = filter.order.sql
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT \(cols.joined(separator: ", ")) FROM asset a
+                    SELECT \(cols.joined(separator: ", ")) FROM \(from)
                     WHERE a.state IN (\(states)) AND a.local_month = ? AND (\(parts))\(cond)
                     ORDER BY a.sort_key \(order), a.id \(order)
-                    """, arguments: StatementArguments([month.key] + args))
+                    """, arguments: StatementArguments(fromArgs + [month.key] + args))
                 var out: [TimelineAsset] = []
                 while let r = try rows.next() { out.append(Self.timelineAsset(r)) }
                 return out
@@ -416,23 +423,24 @@ extension Catalog {
     public func mapMarkers(_ filter: TimelineFilter = TimelineFilter()) throws -> [MapMarker] {
         try guarded {
             try db.read { db in
-                let (cond, args) = try filter.conditions(db)
-                let parts = filter.stateParts.map { p in
-                    "(a.state = \(p.state)" + (p.extra.map { " AND \($0)" } ?? "") + ")"
-                }.joined(separator: " OR ")
+                let (from, fromArgs, cond, args) = filter.query()
                 let lat = AssetField.latitude.column, lon = AssetField.longitude.column
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT a.id, a.\(lat), a.\(lon) FROM asset a
-                    WHERE (\(parts)) AND a.\(lat) IS NOT NULL AND a.\(lon) IS NOT NULL\(cond)
-                    ORDER BY a.sort_key \(filter.order.sql), a.id \(filter.order.sql)
-                    """, arguments: StatementArguments(args))
-                var out: [MapMarker] = []
-                while let r = try rows.next() {
-                    guard let id = (r[0] as Data).hash256, let la = r[1] as Double?, let lo = r[2] as Double?,
-                          la.isFinite, lo.isFinite else { continue }
-                    out.append(MapMarker(id: id, latitude: la, longitude: lo))
+                var found: [(key: Int64, id: Hash256, marker: MapMarker)] = []
+                // One range of `asset_geo` (which holds all it needs) per state, merged by sort key then id.
+                for part in filter.stateParts {
+                    let extra = part.extra.map { " AND \($0)" } ?? ""
+                    let rows = try Row.fetchCursor(db, sql: """
+                        SELECT a.sort_key, a.id, a.\(lat), a.\(lon) FROM \(from)
+                        WHERE a.state = ? AND a.\(lat) IS NOT NULL AND a.\(lon) IS NOT NULL\(extra)\(cond)
+                        """, arguments: StatementArguments(fromArgs + [part.state] + args))
+                    while let r = try rows.next() {
+                        guard let id = (r[1] as Data).hash256, let la = r[2] as Double?, let lo = r[3] as Double?,
+                              la.isFinite, lo.isFinite else { continue }
+                        found.append((r[0], id, MapMarker(id: id, latitude: la, longitude: lo)))
+                    }
                 }
-                return out
+                found.sort { $0.key != $1.key ? $0.key < $1.key : $0.id < $1.id }
+                return filter.order == .descending ? found.reversed().map(\.marker) : found.map(\.marker)
             }
         }
     }
@@ -441,14 +449,14 @@ extension Catalog {
     public func assetStatistics(_ filter: TimelineFilter = TimelineFilter()) throws -> AssetStatistics {
         try guarded {
             try db.read { db in
-                let (cond, args) = try filter.conditions(db)
+                let (from, fromArgs, cond, args) = filter.query()
                 var images = 0, videos = 0, total = 0
                 for part in filter.stateParts {
                     let extra = part.extra.map { " AND \($0)" } ?? ""
                     for r in try Row.fetchAll(db, sql: """
-                        SELECT a.\(AssetField.type.column), COUNT(*) FROM asset a WHERE a.state = ?\(extra)\(cond)
+                        SELECT a.\(AssetField.type.column), COUNT(*) FROM \(from) WHERE a.state = ?\(extra)\(cond)
                         GROUP BY a.\(AssetField.type.column)
-                        """, arguments: StatementArguments([part.state] + args)) {
+                        """, arguments: StatementArguments(fromArgs + [part.state] + args)) {
                         let n: Int = r[1]
                         switch r[0] as String? {
                         case "image": images += n

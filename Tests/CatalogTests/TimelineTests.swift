@@ -116,6 +116,13 @@ func undated(_ n: Int) -> AssetImport {
         #expect(try counts(TimelineFilter(album: albumID(1))) == ["2024-01-01": 2, "2024-02-01": 1])
         #expect(try counts(TimelineFilter(visibility: .timeline, album: albumID(1))) == ["2024-01-01": 1, "2024-02-01": 1])
         #expect(try counts(TimelineFilter(album: albumID(9))).isEmpty)
+        // Added twice (two dots in the observed-remove set): still one asset.
+        try c.commit([.addToAlbum(albumID(1), assetID(1))], now: t0 + 1)
+        #expect(try c.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM album_item WHERE asset = ?",
+                                                 arguments: [assetID(1).data]) } == 2)
+        #expect(try counts(TimelineFilter(album: albumID(1))) == ["2024-01-01": 2, "2024-02-01": 1])
+        #expect(try c.timeBucket(month(2024, 1), TimelineFilter(album: albumID(1))).count == 2)
+        #expect(try c.assetStatistics(TimelineFilter(album: albumID(1))) == AssetStatistics(images: 3, videos: 0, total: 3))
 
         let janAll = try c.timeBucket(month(2024, 1))
         #expect(Set(janAll.map(\.id)) == [assetID(1), assetID(2), assetID(4)])
@@ -275,6 +282,11 @@ func undated(_ n: Int) -> AssetImport {
         #expect(try c.mapMarkers(TimelineFilter(visibility: .timeline)).count == 8)
         #expect(try c.mapMarkers(TimelineFilter(isFavorite: true)).map(\.id) == [assetID(4)])
         #expect(try c.mapMarkers(TimelineFilter(takenAfter: wall(2024, 1, 1) + 10 * 3600)).count == 5)
+        #expect(try c.mapMarkers(TimelineFilter(order: .ascending)).map(\.id) == stride(from: 2, through: 18, by: 2).map { assetID($0) })
+        try c.commit([.createAlbum(albumID(3), name: "Map"), .addToAlbum(albumID(3), assetID(6)),
+                      .addToAlbum(albumID(3), assetID(7)), .addToAlbum(albumID(3), assetID(8))], now: t0 + 1)
+        #expect(try c.mapMarkers(TimelineFilter(album: albumID(3))).map(\.id) == [assetID(8), assetID(6)])
+        #expect(try c.assetStatistics(TimelineFilter(album: albumID(3))) == AssetStatistics(images: 2, videos: 1, total: 3))
 
         #expect(try c.assetStatistics() == AssetStatistics(images: 15, videos: 4, total: 19))
         #expect(try c.assetStatistics(TimelineFilter(isTrashed: true)) == AssetStatistics(images: 0, videos: 1, total: 1))
@@ -300,6 +312,7 @@ func undated(_ n: Int) -> AssetImport {
         try DatabaseQueue(path: path).write { db in
             try db.execute(sql: """
                 DROP INDEX asset_month;
+                DROP INDEX asset_geo;
                 ALTER TABLE asset DROP COLUMN local_month;
                 DELETE FROM grdb_migrations WHERE identifier = 'v6-timeline';
                 UPDATE meta SET value = value - 1 WHERE key = 'schema';
