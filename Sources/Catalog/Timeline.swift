@@ -451,20 +451,17 @@ extension Catalog {
             try db.read { db in
                 let (from, fromArgs, cond, args) = filter.query()
                 var images = 0, videos = 0, total = 0
+                let type = AssetField.type.column
                 for part in filter.stateParts {
                     let extra = part.extra.map { " AND \($0)" } ?? ""
-                    for r in try Row.fetchAll(db, sql: """
-                        SELECT a.\(AssetField.type.column), COUNT(*) FROM \(from) WHERE a.state = ?\(extra)\(cond)
-                        GROUP BY a.\(AssetField.type.column)
-                        """, arguments: StatementArguments(fromArgs + [part.state] + args)) {
-                        let n: Int = r[1]
-                        switch r[0] as String? {
-                        case "image": images += n
-                        case "video": videos += n
-                        default: break
-                        }
-                        total += n
-                    }
+                    // Sums rather than GROUP BY: one pass over the index, no sort.
+                    guard let r = try Row.fetchOne(db, sql: """
+                        SELECT COUNT(*), coalesce(SUM(a.\(type) = 'image'), 0), coalesce(SUM(a.\(type) = 'video'), 0)
+                        FROM \(from) WHERE a.state = ?\(extra)\(cond)
+                        """, arguments: StatementArguments(fromArgs + [part.state] + args)) else { continue }
+                    total += r[0] as Int
+                    images += r[1] as Int
+                    videos += r[2] as Int
                 }
                 return AssetStatistics(images: images, videos: videos, total: total)
             }
