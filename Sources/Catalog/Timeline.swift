@@ -285,13 +285,17 @@ extension Catalog {
                 let cols = ["id", "imp_dev", "state", "sort_key", "imp_hlc", "local_month"]
                     .map { "a.\($0)" } + Self.timelineFields.map { "a.\($0.column)" }
                 let order = filter.order.sql
-                let rows = try Row.fetchCursor(db, sql: """
+                // Read through the C API: a month is hundreds of rows of a dozen columns each.
+                var rows = RawBinder(try db.cachedStatement(sql: """
                     SELECT \(cols.joined(separator: ", ")) FROM \(from)
                     WHERE a.state IN (\(states)) AND a.local_month = ? AND (\(parts))\(cond)
                     ORDER BY a.sort_key \(order), a.id \(order)
-                    """, arguments: StatementArguments(fromArgs + [month.key] + args))
+                    """), db)
+                rows.bind(fromArgs + [month.key] + args)
                 var out: [TimelineAsset] = []
-                while let r = try rows.next() { out.append(Self.timelineAsset(r)) }
+                while try rows.next() {
+                    if let a = Self.timelineAsset(rows) { out.append(a) }
+                }
                 return out
             }
         }
@@ -301,31 +305,37 @@ extension Catalog {
                                                .durationSeconds, .projection, .motionVideo, .favorite, .archived,
                                                .thumbhash]
 
-    static func timelineAsset(_ r: Row) -> TimelineAsset {
-        var v: [AssetField: FieldValue] = [:]
-        for (i, f) in timelineFields.enumerated() { v[f] = Schema.value(f, r[6 + i] as DatabaseValue) }
-        let id = (r[0] as Data).hash256!
-        let sortKey: Int64 = r[3]
+    /// One row of `timeBucket`'s query: id, imp_dev, state, sort_key, imp_hlc, local_month, then
+    /// `timelineFields`. Nil for a row whose id or device is not 32 bytes (a damaged row).
+    static func timelineAsset(_ r: RawBinder) -> TimelineAsset? {
+        guard let id = Hash256(bytes: r.blob(at: 0)), let dev = Hash256(bytes: r.blob(at: 1)) else { return nil }
+        func col(_ f: AssetField) -> Int32 { Int32(6 + timelineFields.firstIndex(of: f)!) }
+        let sortKey = r.int(at: 3)
         var local = sortKey, offsetHours = 0.0
-        if case .takenAt(let t)? = v[.takenAt] {
+        if case .takenAt(let t)? = Schema.decodeValue(r.blob(at: col(.takenAt))) {
             local = t.localSeconds
             offsetHours = Double(t.utcOffsetMinutes ?? 0) / 60
         }
         var ratio = 1.0
-        if let w = v[.width]?.int, let h = v[.height]?.int, w > 0, h > 0 {
-            let quarter = (5...8).contains(v[.orientation]?.int ?? 1)
+        if let w = r.optionalInt(at: col(.width)), let h = r.optionalInt(at: col(.height)), w > 0, h > 0 {
+            let quarter = (5...8).contains(r.optionalInt(at: col(.orientation)) ?? 1)
             ratio = quarter ? Double(h) / Double(w) : Double(w) / Double(h)
         }
-        let state: Int64 = r[2]
+        var motion: Hash256? = nil
+        if !r.isNull(col(.motionVideo)), case .object(let o)? = Schema.decodeValue(r.blob(at: col(.motionVideo))) {
+            motion = o.id
+        }
+        let state = r.int(at: 2)
         return TimelineAsset(
-            id: id, importedBy: DeviceID(hash: (r[1] as Data).hash256!), ratio: ratio,
-            isImage: v[.type]?.text != "video", isFavorite: v[.favorite]?.bool ?? false, isTrashed: state == 2,
-            isArchived: state == 1 || (v[.archived]?.bool ?? false), thumbhash: v[.thumbhash]?.text,
+            id: id, importedBy: DeviceID(hash: dev), ratio: ratio,
+            isImage: r.optionalText(at: col(.type)) != "video", isFavorite: r.optionalInt(at: col(.favorite)) == 1,
+            isTrashed: state == 2, isArchived: state == 1 || r.optionalInt(at: col(.archived)) == 1,
+            thumbhash: r.optionalText(at: col(.thumbhash)),
             fileCreatedAt: sortKey, localDateTime: local, localOffsetHours: offsetHours,
-            durationSeconds: v[.durationSeconds]?.double, motionVideo: v[.motionVideo]?.object?.id,
-            projection: v[.projection]?.text, city: nil, country: nil,
-            latitude: v[.latitude]?.double, longitude: v[.longitude]?.double,
-            createdAt: Int64(unsql(r[4]) >> 16), month: TimelineMonth(key: r[5]))
+            durationSeconds: r.optionalDouble(at: col(.durationSeconds)), motionVideo: motion,
+            projection: r.optionalText(at: col(.projection)), city: nil, country: nil,
+            latitude: r.optionalDouble(at: col(.latitude)), longitude: r.optionalDouble(at: col(.longitude)),
+            createdAt: Int64(unsql(r.int(at: 4)) >> 16), month: TimelineMonth(key: r.int(at: 5)))
     }
 
     /// A page of assets matching a metadata search, by capture instant then id. Each state
@@ -425,22 +435,46 @@ extension Catalog {
             try db.read { db in
                 let (from, fromArgs, cond, args) = filter.query()
                 let lat = AssetField.latitude.column, lon = AssetField.longitude.column
-                var found: [(key: Int64, id: Hash256, marker: MapMarker)] = []
-                // One range of `asset_geo` (which holds all it needs) per state, merged by sort key then id.
+                // One range of `asset_geo` (which holds all it needs) per state, each in order; merged
+                // by sort key then id.
+                let order = filter.order.sql
+                var lists: [[(key: Int64, marker: MapMarker)]] = []
                 for part in filter.stateParts {
                     let extra = part.extra.map { " AND \($0)" } ?? ""
-                    let rows = try Row.fetchCursor(db, sql: """
+                    var rows = RawBinder(try db.cachedStatement(sql: """
                         SELECT a.sort_key, a.id, a.\(lat), a.\(lon) FROM \(from)
                         WHERE a.state = ? AND a.\(lat) IS NOT NULL AND a.\(lon) IS NOT NULL\(extra)\(cond)
-                        """, arguments: StatementArguments(fromArgs + [part.state] + args))
-                    while let r = try rows.next() {
-                        guard let id = (r[1] as Data).hash256, let la = r[2] as Double?, let lo = r[3] as Double?,
-                              la.isFinite, lo.isFinite else { continue }
-                        found.append((r[0], id, MapMarker(id: id, latitude: la, longitude: lo)))
+                        ORDER BY a.sort_key \(order), a.id \(order)
+                        """), db)
+                    rows.bind(fromArgs + [part.state] + args)
+                    var list: [(key: Int64, marker: MapMarker)] = []
+                    while try rows.next() {
+                        guard let id = Hash256(bytes: rows.blob(at: 1)), let la = rows.optionalDouble(at: 2),
+                              let lo = rows.optionalDouble(at: 3), la.isFinite, lo.isFinite else { continue }
+                        list.append((rows.int(at: 0), MapMarker(id: id, latitude: la, longitude: lo)))
                     }
+                    lists.append(list)
                 }
-                found.sort { $0.key != $1.key ? $0.key < $1.key : $0.id < $1.id }
-                return filter.order == .descending ? found.reversed().map(\.marker) : found.map(\.marker)
+                let descending = filter.order == .descending
+                func first(_ a: (key: Int64, marker: MapMarker), _ b: (key: Int64, marker: MapMarker)) -> Bool {
+                    if a.key != b.key { return descending ? a.key > b.key : a.key < b.key }
+                    return descending ? b.marker.id < a.marker.id : a.marker.id < b.marker.id
+                }
+                var merged = lists.first ?? []
+                for next in lists.dropFirst() {
+                    var out: [(key: Int64, marker: MapMarker)] = []
+                    out.reserveCapacity(merged.count + next.count)
+                    var i = 0, j = 0
+                    while i < merged.count || j < next.count {
+                        if j == next.count || (i < merged.count && first(merged[i], next[j])) {
+                            out.append(merged[i]); i += 1
+                        } else {
+                            out.append(next[j]); j += 1
+                        }
+                    }
+                    merged = out
+                }
+                return merged.map(\.marker)
             }
         }
     }
