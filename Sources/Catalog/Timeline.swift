@@ -133,8 +133,8 @@ public struct TimelineFilter: Sendable {
         var from = "asset a" + (index.map { " INDEXED BY \($0)" } ?? "")
         var fromArgs: [DatabaseValueConvertible] = []
         if let album {
-            from = "(SELECT DISTINCT x.rowid AS r FROM album_item i JOIN asset x ON x.id = i.asset WHERE i.album = ?) m "
-                + "CROSS JOIN asset a ON a.rowid = m.r"
+            // `album_item`'s key is (album, asset, dot): the distinct members come out in order, free.
+            from = "(SELECT DISTINCT asset AS id FROM album_item WHERE album = ?) m CROSS JOIN asset a ON a.id = m.id"
             fromArgs.append(Data(album.bytes))
         }
         if let f = isFavorite { sql += Self.favorite(f) }
