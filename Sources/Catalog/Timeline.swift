@@ -208,6 +208,17 @@ public struct MetadataSearch: Sendable {
     /// Every tag must be on the asset (a tag also matches its children: `Places` matches `Places/Japan`).
     public var tags: [String] = []
     public var isFavorite: Bool? = nil
+    /// Live Photos and Motion Photos (true), or everything else (false).
+    public var isMotion: Bool? = nil
+    /// Exactly this rating (0…5; 0 is unrated).
+    public var rating: Int? = nil
+    /// In every one of these albums.
+    public var albums: [AlbumID] = []
+    /// A place: no asset has one until Hearth has a reverse geocoder, so a search that names a
+    /// city, state or country finds nothing (as it would in Immich for assets never geocoded).
+    public var city: String? = nil
+    public var state: String? = nil
+    public var country: String? = nil
     /// `image` or `video` (the asset `type` field).
     public var type: String? = nil
     public var visibility: TimelineFilter.Visibility = .all
@@ -354,7 +365,11 @@ extension Catalog {
                 throw CatalogError(.invalidQuery, "search \(what) is longer than \(Limits.textBytes) bytes")
             }
         }
-        guard q.tags.count <= 64 else { throw CatalogError(.invalidQuery, "a search names at most 64 tags") }
+        guard q.tags.count <= 64, q.albums.count <= 64 else {
+            throw CatalogError(.invalidQuery, "a search names at most 64 tags and 64 albums")
+        }
+        if let r = q.rating, !(0...5).contains(r) { throw CatalogError(.invalidQuery, "rating \(r) is not within 0...5") }
+        if q.city != nil || q.state != nil || q.country != nil { return SearchPage(assets: [], nextPage: nil) }
         return try guarded {
             try db.read { db in
                 var cond = ""
@@ -378,6 +393,17 @@ extension Catalog {
                     args += [tag, tag + "/", tag + "0"]
                 }
                 if let f = q.isFavorite { cond += TimelineFilter.favorite(f) }
+                if let m = q.isMotion {
+                    cond += m ? " AND a.\(AssetField.motion.column) = 1" : " AND coalesce(a.\(AssetField.motion.column), 0) = 0"
+                }
+                if let r = q.rating {
+                    cond += r == 0 ? " AND coalesce(a.\(AssetField.rating.column), 0) = 0" : " AND a.\(AssetField.rating.column) = ?"
+                    if r != 0 { args.append(r) }
+                }
+                for album in q.albums {
+                    cond += " AND EXISTS(SELECT 1 FROM album_item i WHERE i.album = ? AND i.asset = a.id)"
+                    args.append(Data(album.bytes))
+                }
                 if let type = q.type { cond += " AND a.\(AssetField.type.column) = ?"; args.append(type) }
                 let order = q.order.sql
                 let end = q.page * q.size + 1

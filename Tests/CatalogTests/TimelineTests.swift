@@ -234,6 +234,17 @@ func undated(_ n: Int) -> AssetImport {
         #expect(try !ids { $0.visibility = .timeline }.contains(assetID(6)))
         #expect(try ids { $0.withDeleted = true }.count == 30)
         #expect(try ids { $0.isTrashed = true } == [assetID(9)])
+        #expect(try ids { $0.city = "Tokyo" }.isEmpty, "no geocoder: no asset has a place")
+        try c.commit([.setRating(assetID(8), 4), .setField(assetID(11), .motion, .bool(true)),
+                      .createAlbum(albumID(1), name: "A"), .createAlbum(albumID(2), name: "B"),
+                      .addToAlbum(albumID(1), assetID(13)), .addToAlbum(albumID(1), assetID(14)),
+                      .addToAlbum(albumID(2), assetID(14))], now: t0 + 1)
+        #expect(try ids { $0.rating = 4 } == [assetID(8)])
+        #expect(try ids { $0.rating = 0 }.count == 28)
+        #expect(try ids { $0.isMotion = true } == [assetID(11)])
+        #expect(try ids { $0.isMotion = false }.count == 28)
+        #expect(try ids { $0.albums = [albumID(1)] } == [assetID(14), assetID(13)])
+        #expect(try ids { $0.albums = [albumID(1), albumID(2)] } == [assetID(14)])
 
         // Pages: 29 visible assets in pages of 10.
         var q = MetadataSearch()
@@ -249,7 +260,7 @@ func undated(_ n: Int) -> AssetImport {
         q.page = 4
         #expect(try c.searchMetadata(q).assets.isEmpty)
 
-        for bad: (inout MetadataSearch) -> Void in [{ $0.size = 0 }, { $0.size = 1001 }, { $0.page = 0 },
+        for bad: (inout MetadataSearch) -> Void in [{ $0.size = 0 }, { $0.size = 1001 }, { $0.page = 0 }, { $0.rating = 6 },
                                                    { $0.make = String(repeating: "x", count: 20_000) }] {
             var b = MetadataSearch()
             bad(&b)
