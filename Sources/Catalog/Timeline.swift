@@ -107,6 +107,18 @@ public struct TimelineFilter: Sendable {
         Self.stateParts(visibility, trashed: isTrashed, withDeleted: false)
     }
 
+    /// How to run a query over the states: without an album, once per state (each an index
+    /// range); with one, once for all (the album's members drive, and are walked once).
+    var statePasses: [(sql: String, args: [DatabaseValueConvertible])] {
+        let parts = stateParts
+        if album == nil {
+            return parts.map { p in ("a.state = ?" + (p.extra.map { " AND \($0)" } ?? ""), [p.state]) }
+        }
+        let states = parts.map { String($0.state) }.joined(separator: ", ")
+        let each = parts.map { p in "(a.state = \(p.state)" + (p.extra.map { " AND \($0)" } ?? "") + ")" }
+        return [("a.state IN (\(states)) AND (\(each.joined(separator: " OR ")))", [])]
+    }
+
     static func stateParts(_ v: Visibility, trashed: Bool, withDeleted: Bool) -> [(state: Int64, extra: String?)] {
         let archived = AssetField.archived.column
         let live: [(Int64, String?)] = switch v {
@@ -268,12 +280,11 @@ extension Catalog {
             try db.read { db in
                 let (from, fromArgs, cond, args) = filter.query()
                 var counts: [Int64: Int] = [:]
-                for part in filter.stateParts {
-                    let extra = part.extra.map { " AND \($0)" } ?? ""
+                for pass in filter.statePasses {
                     let rows = try Row.fetchCursor(db, sql: """
-                        SELECT a.local_month, COUNT(*) FROM \(from) WHERE a.state = ?\(extra)\(cond)
+                        SELECT a.local_month, COUNT(*) FROM \(from) WHERE \(pass.sql)\(cond)
                         GROUP BY a.local_month
-                        """, arguments: StatementArguments(fromArgs + [part.state] + args))
+                        """, arguments: StatementArguments(fromArgs + pass.args + args))
                     while let r = try rows.next() { counts[r[0], default: 0] += r[1] as Int }
                 }
                 let keys = filter.order == .descending ? counts.keys.sorted(by: >) : counts.keys.sorted()
@@ -465,14 +476,13 @@ extension Catalog {
                 // by sort key then id.
                 let order = filter.order.sql
                 var lists: [[(key: Int64, marker: MapMarker)]] = []
-                for part in filter.stateParts {
-                    let extra = part.extra.map { " AND \($0)" } ?? ""
+                for pass in filter.statePasses {
                     var rows = RawBinder(try db.cachedStatement(sql: """
                         SELECT a.sort_key, a.id, a.\(lat), a.\(lon) FROM \(from)
-                        WHERE a.state = ? AND a.\(lat) IS NOT NULL AND a.\(lon) IS NOT NULL\(extra)\(cond)
+                        WHERE \(pass.sql) AND a.\(lat) IS NOT NULL AND a.\(lon) IS NOT NULL\(cond)
                         ORDER BY a.sort_key \(order), a.id \(order)
                         """), db)
-                    rows.bind(fromArgs + [part.state] + args)
+                    rows.bind(fromArgs + pass.args + args)
                     var list: [(key: Int64, marker: MapMarker)] = []
                     while try rows.next() {
                         guard let id = Hash256(bytes: rows.blob(at: 1)), let la = rows.optionalDouble(at: 2),
@@ -512,13 +522,12 @@ extension Catalog {
                 let (from, fromArgs, cond, args) = filter.query()
                 var images = 0, videos = 0, total = 0
                 let type = AssetField.type.column
-                for part in filter.stateParts {
-                    let extra = part.extra.map { " AND \($0)" } ?? ""
+                for pass in filter.statePasses {
                     // Sums rather than GROUP BY: one pass over the index, no sort.
                     guard let r = try Row.fetchOne(db, sql: """
                         SELECT COUNT(*), coalesce(SUM(a.\(type) = 'image'), 0), coalesce(SUM(a.\(type) = 'video'), 0)
-                        FROM \(from) WHERE a.state = ?\(extra)\(cond)
-                        """, arguments: StatementArguments(fromArgs + [part.state] + args)) else { continue }
+                        FROM \(from) WHERE \(pass.sql)\(cond)
+                        """, arguments: StatementArguments(fromArgs + pass.args + args)) else { continue }
                     total += r[0] as Int
                     images += r[1] as Int
                     videos += r[2] as Int
