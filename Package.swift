@@ -70,6 +70,7 @@ let package = Package(
 
         // Benchmarks: print figures beside their anchors; never part of `make test`.
         .executableTarget(name: "bench-catalog", dependencies: ["Catalog", "HearthCrypto"], path: "bench/catalog"),
+        .executableTarget(name: "bench-timeline", dependencies: ["Catalog", "HearthCrypto"], path: "bench/timeline"),
         .executableTarget(name: "bench-chunks", dependencies: ["ChunkStore", "HearthCrypto"], path: "bench/chunks"),
         .executableTarget(name: "bench-media", dependencies: ["Media", "HearthCrypto"], path: "bench/media"),
         .executableTarget(name: "bench-sync", dependencies: [

@@ -160,7 +160,7 @@ final class Applier {
                 UPDATE asset SET state = CASE WHEN state = 9 THEN 9 WHEN \(AssetField.trashedAt.column) IS NOT NULL
                 THEN 2 WHEN \(AssetField.archived.column) = 1 THEN 1 ELSE 0 END WHERE id = ?
                 """
-            case .sortKey: "UPDATE asset SET sort_key = ? WHERE id = ?"
+            case .sortKey: "UPDATE asset SET sort_key = ?, local_month = ? WHERE id = ?"
             case .removedAny: "SELECT EXISTS(SELECT 1 FROM removed_dot)"
             case .removedDelete: "DELETE FROM removed_dot WHERE dev = ? AND epoch = ? AND seq = ?"
             case .removedInsert: "INSERT OR IGNORE INTO removed_dot(dev, epoch, seq) VALUES(?, ?, ?)"
@@ -255,7 +255,9 @@ final class Applier {
         var insert = RawBinder(try statement(.insertAsset), db)
         insert.blob(id.bytes)
         insert.int(Self.state(purged: purged, values))
-        insert.int(Self.sortKey(values, importHLC: stamp.hlc))
+        let sortKey = Self.sortKey(values, importHLC: stamp.hlc)
+        insert.int(sortKey)
+        insert.int(Self.localMonth(values[Int(AssetField.takenAt.rawValue) - 1], sortKey: sortKey))
         insert.text(fileName)
         insert.int(sql(stamp.hlc))
         insert.blob(stamp.device)
@@ -269,7 +271,7 @@ final class Applier {
     }
 
     static let insertAssetSQL: String = {
-        let cols = ["id", "state", "sort_key", "file_name", "imp_hlc", "imp_dev", "imp_epoch", "imp_seq", "original"]
+        let cols = ["id", "state", "sort_key", "local_month", "file_name", "imp_hlc", "imp_dev", "imp_epoch", "imp_seq", "original"]
             + Schema.assetFieldColumns
         return "INSERT OR REPLACE INTO asset(\(cols.joined(separator: ", "))) VALUES("
             + Array(repeating: "?", count: cols.count).joined(separator: ", ") + ")"
@@ -290,6 +292,13 @@ final class Applier {
     static func sortKey(_ taken: FieldValue, importHLC: UInt64) -> Int64 {
         if case .takenAt(let t) = taken { return t.sortSeconds }
         return Int64(importHLC >> 16) / 1000
+    }
+
+    /// The timeline's month (`YYYY * 100 + MM`) of the local capture time; without `takenAt`,
+    /// of the sort key read as UTC (the import time). See `CatalogMigrations.v6Timeline`.
+    static func localMonth(_ taken: FieldValue, sortKey: Int64) -> Int64 {
+        if case .takenAt(let t) = taken { return TimelineMonth.yearMonth(t.localSeconds) }
+        return TimelineMonth.yearMonth(sortKey)
     }
 
     private func setField(_ id: Hash256, _ f: AssetField, _ v: FieldValue, stamp: Stamp) throws {
@@ -335,7 +344,9 @@ final class Applier {
             try state.step()
         case .takenAt:
             var key = RawBinder(try statement(.sortKey), db)
-            key.int(Self.sortKey(v, importHLC: importHLC ?? 0))
+            let sortKey = Self.sortKey(v, importHLC: importHLC ?? 0)
+            key.int(sortKey)
+            key.int(Self.localMonth(v, sortKey: sortKey))
             key.blob(id.bytes)
             try key.step()
         default: break

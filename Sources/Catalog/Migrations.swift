@@ -33,6 +33,7 @@ enum CatalogMigrations {
         ("v3-deferred-change", v3DeferredChange),
         ("v4-thumbhash", v4Thumbhash),
         ("v5-people", v5People),
+        ("v6-timeline", v6Timeline),
     ]
 
     /// The schema version this binary writes: version 2 is release 6847644's schema, and each
@@ -206,5 +207,65 @@ enum CatalogMigrations {
             ALTER TABLE asset ADD COLUMN f_32 TEXT;
             CREATE INDEX asset_sha1 ON asset(f_32) WHERE f_32 IS NOT NULL;
             """)
+    }
+    /// Schema 6: `asset.local_month`, the year and month (`YYYY * 100 + MM`) of the local capture
+    /// time, which the timeline groups by (Immich buckets by the local month, `localDateTime`).
+    /// From `takenAt` when the asset has one: its local wall-clock seconds, whether or not the
+    /// UTC offset is known. Without `takenAt` it falls back to the month of `sort_key` read as
+    /// UTC (the import time). Kept up to date by `Applier` with `sort_key`.
+    ///
+    /// The backfill decodes `f_4` with its own frozen copy of the value codec (tag 5, a zigzag
+    /// LEB128 of the local seconds): this migration never reads `AssetField`, `FieldValue` or
+    /// `ByteReader`, which may grow. A value it cannot read falls back like a missing `takenAt`.
+    ///
+    /// The indexes make the timeline index scans: bucket counts and statistics read
+    /// `asset_month` alone (state, month, sort key, favourite flag, type), one month's rows are a
+    /// range of it in sort-key order, and map markers read `asset_geo` alone (the assets with a
+    /// position). Search by date uses the existing `asset_page` (state, sort key).
+    static func v6Timeline(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE asset ADD COLUMN local_month INTEGER NOT NULL DEFAULT 0")
+        let rows = try Row.fetchCursor(db, sql: "SELECT rowid, f_4, sort_key FROM asset")
+        let update = try db.makeStatement(sql: "UPDATE asset SET local_month = ? WHERE rowid = ?")
+        var updates: [(Int64, Int64)] = []
+        while let r = try rows.next() {
+            let rowid: Int64 = r[0]
+            let local = (r[1] as Data?).flatMap { v6LocalSeconds([UInt8]($0)) } ?? (r[2] as Int64)
+            updates.append((v6YearMonth(local), rowid))
+        }
+        for (month, rowid) in updates { try update.execute(arguments: [month, rowid]) }
+        try db.execute(sql: """
+            CREATE INDEX asset_month ON asset(state, local_month, sort_key, f_25, f_3);
+            CREATE INDEX asset_geo ON asset(state, sort_key, id, f_8, f_9) WHERE f_8 IS NOT NULL AND f_9 IS NOT NULL;
+            """)
+    }
+
+    /// Frozen for `v6Timeline`: the local seconds of an encoded `takenAt` value, nil otherwise.
+    static func v6LocalSeconds(_ b: [UInt8]) -> Int64? {
+        guard b.count >= 2, b[0] == 5 else { return nil }
+        var out: UInt64 = 0, shift: UInt64 = 0, i = 1
+        while i < b.count {
+            let byte = b[i]
+            guard shift < 64, !(shift == 63 && byte > 1) else { return nil }
+            out |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return Int64(bitPattern: (out >> 1) ^ (0 &- (out & 1))) }
+            shift += 7
+            i += 1
+        }
+        return nil
+    }
+
+    /// Frozen for `v6Timeline`: `YYYY * 100 + MM` of a count of seconds since 1970 read as UTC
+    /// (proleptic Gregorian calendar; H. Hinnant's civil-from-days).
+    static func v6YearMonth(_ seconds: Int64) -> Int64 {
+        let days = seconds >= 0 ? seconds / 86400 : -((-(seconds + 1)) / 86400) - 1
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return y * 100 + m
     }
 }

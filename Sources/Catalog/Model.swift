@@ -340,6 +340,8 @@ public struct CatalogError: Error, Sendable, CustomStringConvertible, Equatable 
     public enum Code: String, Sendable {
         case unknownAsset, unknownAlbum, unknownMember, unknownPerson, duplicateEmail, ambiguous, invalidEdit, notPermitted
         case badSignature, notMember, badPayload, wrongLibrary, overlap, tooLarge
+        /// A query's parameters are out of range (a page size, a count, a text too long).
+        case invalidQuery
         /// Any other database failure.
         case database
         /// SQLITE_BUSY / SQLITE_LOCKED: another connection (another `hearth` process) holds the lock.

@@ -57,6 +57,19 @@ struct RawBinder {
         }
     }
 
+    /// Binds GRDB values in order (the timeline queries' arguments).
+    mutating func bind(_ values: [DatabaseValueConvertible]) {
+        for v in values {
+            switch v.databaseValue.storage {
+            case .null: null()
+            case .int64(let i): int(i)
+            case .double(let d): double(d)
+            case .string(let s): text(s)
+            case .blob(let d): blob([UInt8](d))
+            }
+        }
+    }
+
     /// Steps to the next result row; false when done.
     func next() throws -> Bool {
         let rc = sqlite3_step(stmt)
@@ -75,6 +88,18 @@ struct RawBinder {
 
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
     func int(at col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func double(at col: Int32) -> Double { sqlite3_column_double(stmt, col) }
+    /// A column that may be NULL (NULL, and any non-numeric value, read as nil).
+    func optionalInt(at col: Int32) -> Int64? {
+        sqlite3_column_type(stmt, col) == SQLITE_INTEGER ? int(at: col) : nil
+    }
+    func optionalDouble(at col: Int32) -> Double? {
+        let t = sqlite3_column_type(stmt, col)
+        return t == SQLITE_FLOAT || t == SQLITE_INTEGER ? double(at: col) : nil
+    }
+    func optionalText(at col: Int32) -> String? {
+        sqlite3_column_type(stmt, col) == SQLITE_TEXT ? text(at: col) : nil
+    }
     func text(at col: Int32) -> String {
         guard let p = sqlite3_column_text(stmt, col) else { return "" }
         return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, col))), as: UTF8.self)

@@ -46,6 +46,7 @@ public enum AssetView {
             ("importedByPerson", .optional(a.importedByPerson)),
             ("thumbnail", .optional(a.thumbnail?.id.hex)),
             ("preview", .optional(a.preview?.id.hex)),
+            ("thumbhash", .optional(a.thumbhash)),
         ])
     }
 

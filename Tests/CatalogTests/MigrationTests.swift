@@ -14,6 +14,7 @@ import Testing
         "v3-deferred-change",
         "v4-thumbhash",
         "v5-people",
+        "v6-timeline",
     ]
 
     @Test func migrationNamesArePinned() {

@@ -85,3 +85,47 @@ import Testing
         #expect((videos.first?["durationSeconds"]?.doubleValue ?? 0) > 0)
     }
 }
+
+/// ThumbHashes through the binary: made with each thumbnail on import, left out with
+/// `--no-thumbhash`, and backfilled from the stored thumbnails by `hearth thumbhashes`.
+@Suite struct ThumbhashPipelineTests {
+    @Test func importMakesThumbhashesAndTheBackfillMakesTheSame() throws {
+        let h = try HearthBinary.temporary("thumbhash")
+        defer { h.cleanup() }
+        let photos = h.scratch.appendingPathComponent("photos")
+        _ = try SamplePhotos.write(to: photos.path, count: 3, width: 320, height: 240, seed: 5)
+        try h.ok(["init"])
+        try h.ok(["import", photos.path])
+        let assets = try #require(try h.ok(["assets", "--json"]).json?.arrayValue)
+        #expect(assets.count == 3)
+        var made: [String: String] = [:]
+        for a in assets {
+            let hash = try #require(a["thumbhash"]?.stringValue, "an imported photo has a thumbhash")
+            #expect((8...48).contains(hash.count))
+            made[a["id"]!.stringValue!] = hash
+        }
+
+        // Imported without: nothing until the backfill, which reads the stored thumbnails.
+        let other = HearthBinary(home: h.scratch.appendingPathComponent("other"))
+        try other.ok(["init"])
+        try other.ok(["import", photos.path, "--no-thumbhash"])
+        #expect(try other.ok(["assets", "--json"]).json?.arrayValue?.allSatisfy { $0["thumbhash"]?.stringValue == nil } == true)
+        let r = try #require(try other.ok(["thumbhashes", "--json"]).json)
+        #expect(r["made"]?.intValue == 3 && r["missing"]?.intValue == 0 && r["failed"]?.arrayValue?.isEmpty == true)
+        for a in try #require(try other.ok(["assets", "--json"]).json?.arrayValue) {
+            let hash = try #require(a["thumbhash"]?.stringValue)
+            // From the WebP rather than the in-memory image: the same picture, maybe not the same bits.
+            let fromImport = try #require(made[a["id"]!.stringValue!])
+            // The average colour (the header's 6-bit L, P and Q) agrees within 2 steps.
+            func lpq(_ b64: String) -> [Int] {
+                let b = [UInt8](Data(base64Encoded: b64) ?? Data())
+                guard b.count >= 5 else { return [] }
+                let header = Int(b[0]) | Int(b[1]) << 8 | Int(b[2]) << 16
+                return [header & 63, (header >> 6) & 63, (header >> 12) & 63]
+            }
+            let x = lpq(hash), y = lpq(fromImport)
+            #expect(x.count == 3 && y.count == 3 && zip(x, y).allSatisfy { abs($0 - $1) <= 2 }, "\(hash) vs \(fromImport)")
+        }
+        #expect(try other.ok(["thumbhashes", "--json"]).json?["made"]?.intValue == 0, "a second run has nothing to do")
+    }
+}

@@ -36,7 +36,10 @@ struct PreviousReleaseTests {
         let photos = a.scratch.appendingPathComponent("photos")
         try a.ok(["make-samples", photos.path, "--count", "4", "--width", "96", "--height", "64"])
         try a.ok(["init", "--name", "A"])
-        try a.ok(["import", photos.path])
+        // This build stores a ThumbHash per import (catalog format 2, payload version 3), and the
+        // previous release is offered an origin's batches only up to its first version 3 batch;
+        // `--no-thumbhash` keeps this build's imports readable by it.
+        try a.ok(["import", photos.path] + (a.executable == nil ? ["--no-thumbhash"] : []))
         try a.ok(["album", "create", "Summer"])
         let ids = try a.assetIDs().sorted()
         try #require(ids.count == 4)

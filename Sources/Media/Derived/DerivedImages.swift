@@ -111,12 +111,71 @@ public enum DerivedImages {
               let webp = vipsSave({ hearth_vips_webpsave_buffer(small.pointer, $0, $1, Int32(quality)) }) else {
             throw DerivedImageError(.encodeFailed, path: path, "WebP thumbnail encode failed (\(VipsRuntime.takeError()))")
         }
+        // The placeholder comes from the thumbnail's pixels (no second decode); a failure here
+        // costs the placeholder only, never the thumbnail.
+        let hash = thumbhash(of: small)
         try deadline.check(path: path)
         return Derived(thumbnail: WebPStrip.strip(webp), preview: jpeg,
                        thumbnailSize: PixelSize(width: small.width, height: small.height),
                        previewSize: PixelSize(width: preview.width, height: preview.height),
-                       sourceWidth: source.width, sourceHeight: source.height)
+                       sourceWidth: source.width, sourceHeight: source.height, thumbhash: hash)
     }
+
+    /// The ThumbHash (base64) of an 8-bit image of 1 to 4 bands, shrunk to fit 100 × 100 px
+    /// first; nil when libvips cannot shrink or read it.
+    static func thumbhash(of image: VipsImageRef) -> String? {
+        let side = Int32(ThumbHash.maxSide)
+        guard let tiny = vipsCall({ hearth_vips_thumbnail_image(image.pointer, $0, side, side) }) else {
+            _ = VipsRuntime.takeError()
+            return nil
+        }
+        let w = tiny.width, h = tiny.height, bands = tiny.bands
+        guard tiny.format == VIPS_FORMAT_UCHAR, (1...4).contains(bands), w <= ThumbHash.maxSide, h <= ThumbHash.maxSide
+        else { return nil }
+        var size = 0
+        guard let memory = vips_image_write_to_memory(tiny.pointer, &size) else {
+            _ = VipsRuntime.takeError()
+            return nil
+        }
+        defer { g_free(memory) }
+        guard size == w * h * bands else { return nil }
+        let pixels = UnsafeRawBufferPointer(start: memory, count: size)
+        var rgba = [UInt8](repeating: 255, count: w * h * 4)
+        for i in 0..<(w * h) {
+            let px = i * bands
+            switch bands {
+            case 1, 2:  // grey, grey + alpha
+                rgba[4 * i] = pixels[px]; rgba[4 * i + 1] = pixels[px]; rgba[4 * i + 2] = pixels[px]
+                if bands == 2 { rgba[4 * i + 3] = pixels[px + 1] }
+            default:  // sRGB, sRGB + alpha
+                rgba[4 * i] = pixels[px]; rgba[4 * i + 1] = pixels[px + 1]; rgba[4 * i + 2] = pixels[px + 2]
+                if bands == 4 { rgba[4 * i + 3] = pixels[px + 3] }
+            }
+        }
+        return ThumbHash.base64(width: w, height: h, rgba: rgba)
+    }
+
+    /// The ThumbHash (base64) of an encoded image (a stored WebP thumbnail, say), for assets
+    /// whose thumbnail was made before thumbhashes were. Nil when it cannot be decoded; the
+    /// input is at most `maxEncodedThumbnail` bytes.
+    public static func thumbhash(encoded bytes: [UInt8]) -> String? {
+        guard !bytes.isEmpty, bytes.count <= maxEncodedThumbnail else { return nil }
+        VipsRuntime.ensure()
+        let side = Int32(ThumbHash.maxSide)
+        // libvips reads the buffer lazily: everything happens while it is pinned.
+        return bytes.withUnsafeBytes { b -> String? in
+            guard let decoded = vipsCall({
+                hearth_vips_thumbnail_buffer(b.baseAddress, b.count, $0, side, side, Int32(VIPS_FAIL_ON_ERROR.rawValue))
+            }), let ready = try? normalise(decoded, path: "thumbnail") else {
+                _ = VipsRuntime.takeError()
+                return nil
+            }
+            return thumbhash(of: ready)
+        }
+    }
+
+    /// The largest encoded thumbnail `thumbhash(encoded:)` decodes (a thumbnail is ~10–30 KB).
+    public static let maxEncodedThumbnail = 16 << 20
 
     private static func failure(_ image: VipsImageRef, path: String, _ what: String) -> DerivedImageError {
         let detail = VipsRuntime.takeError()

@@ -19,6 +19,8 @@ public struct Derived: Sendable, Equatable {
     /// Upright size of the decoded original (for a RAW: the sensor image; for a video: the frame).
     public var sourceWidth: Int
     public var sourceHeight: Int
+    /// The ThumbHash of the thumbnail (base64, ~25 bytes before encoding); nil if it could not be made.
+    public var thumbhash: String? = nil
 }
 
 /// A width × height in pixels.

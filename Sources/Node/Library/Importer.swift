@@ -36,6 +36,10 @@ public struct ImportReport: Sendable {
 public struct ImportOptions: Sendable {
     /// Make thumbnails and previews (off: originals and metadata only).
     public var derived = true
+    /// Store each thumbnail's ThumbHash (asset field 30, catalog format 2). A batch carrying it
+    /// is payload version 3, and a release-6847644 peer is offered an origin's batches only up
+    /// to its first version 3 batch: off keeps imports readable by such a peer.
+    public var thumbhash = true
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Assets per catalog commit: each commit is one signed batch.
     public var commitEvery = 64
@@ -113,7 +117,7 @@ extension HearthNode {
         ParallelMap.forEach(work.count, workers: options.workers) { i in
             let item = workList[i]
             sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived,
-                                               owner: owner))
+                                               owner: owner, thumbhash: options.thumbhash))
         }
         try sink.flush()
         let outcome = sink.outcome
@@ -131,12 +135,14 @@ extension HearthNode {
 
     /// The result of ingesting one file, before the catalog commit.
     enum Ingested {
-        case asset(AssetImport, thumbnail: ObjectRef?, preview: ObjectRef?, tags: [String], bytes: UInt64, newBytes: UInt64, warning: String?)
+        case asset(AssetImport, thumbnail: ObjectRef?, preview: ObjectRef?, thumbhash: String?, tags: [String], bytes: UInt64,
+                   newBytes: UInt64, warning: String?)
         case duplicate(Hash256, bytes: UInt64)
         case failed(String)
     }
 
-    func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool, owner: PersonID? = nil) -> Ingested {
+    func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool, owner: PersonID? = nil,
+                thumbhash: Bool = true) -> Ingested {
         let name = (path as NSString).lastPathComponent
         do {
             // The SHA-1 Immich clients deduplicate by, over the same bytes as they are read.
@@ -146,7 +152,7 @@ extension HearthNode {
                 return .duplicate(original.id, bytes: original.size)
             }
             var newBytes = original.newBytes
-            var thumb: ObjectRef?, preview: ObjectRef?
+            var thumb: ObjectRef?, preview: ObjectRef?, hash: String?
             var warning: String?
             if derived {
                 let kind: SourceKind = info.type == .video ? .video : (info.format.isRaw ? .raw : .image)
@@ -156,6 +162,7 @@ extension HearthNode {
                     newBytes += t.newBytes + p.newBytes
                     thumb = ObjectRef(id: t.id, size: t.size, chunks: t.chunks)
                     preview = ObjectRef(id: p.id, size: p.size, chunks: p.chunks)
+                    if thumbhash { hash = d.thumbhash }
                 } catch let e as DerivedImageError {
                     switch e.code {
                     case .unsupported, .toolMissing:
@@ -187,7 +194,7 @@ extension HearthNode {
             let imp = AssetImport(id: original.id, fileName: name,
                                   original: ObjectRef(id: original.id, size: original.size, chunks: original.chunks),
                                   fields: fields)
-            return .asset(imp, thumbnail: thumb, preview: preview, tags: info.tags, bytes: original.size,
+            return .asset(imp, thumbnail: thumb, preview: preview, thumbhash: hash, tags: info.tags, bytes: original.size,
                           newBytes: newBytes, warning: warning)
         } catch let e as ChunkStoreError {
             return .failed(e.message)
@@ -265,7 +272,7 @@ final class ImportSink: @unchecked Sendable {
         case .duplicate(let id, let bytes):
             outcome.bytesRead += bytes
             outcome.duplicates.append((path, id))
-        case .asset(let imp, let thumb, let preview, let tags, let bytes, let newBytes, let warning):
+        case .asset(let imp, let thumb, let preview, let hash, let tags, let bytes, let newBytes, let warning):
             outcome.bytesRead += bytes
             outcome.bytesStored += newBytes
             if seen.contains(imp.id) {
@@ -276,6 +283,7 @@ final class ImportSink: @unchecked Sendable {
             var edits: [Edit] = [.importAsset(imp)]
             if let thumb { edits.append(.setThumbnail(imp.id, thumb)) }
             if let preview { edits.append(.setPreview(imp.id, preview)) }
+            if let hash { edits.append(.setField(imp.id, .thumbhash, .text(hash))) }
             for t in Set(tags).sorted() where !t.isEmpty { edits.append(.addTag(imp.id, t)) }
             if let warning { outcome.warnings.append((path, warning)) }
             pending.append((path, edits, imp.id))

@@ -151,3 +151,60 @@ extension HearthNode {
         return candidate
     }
 }
+
+/// What `backfillThumbhashes` did.
+public struct ThumbhashBackfill: Sendable {
+    /// Assets that got a ThumbHash.
+    public var made = 0
+    /// Thumbnails whose bytes are not on this node (a `thumbnails` policy keeps them, so this
+    /// is a thumbnail not synced yet): left for a later run.
+    public var missing = 0
+    /// Thumbnails that could not be decoded, with the reason; left without a ThumbHash.
+    public var failed: [(id: Hash256, reason: String)] = []
+}
+
+extension HearthNode {
+    /// Computes and commits the ThumbHash of every asset that has a thumbnail but none yet
+    /// (thumbnails made before ThumbHashes were, or by a node that did not make them), from the
+    /// stored WebP thumbnail, in signed batches of `batch` assets. Writes catalog format 2 (see
+    /// `ImportOptions.thumbhash`): a release-6847644 peer receives nothing of this node's after it.
+    public func backfillThumbhashes(batch: Int = 200, progress: (Int) -> Void = { _ in }) throws -> ThumbhashBackfill {
+        precondition(batch > 0)
+        var out = ThumbhashBackfill()
+        var after: Hash256? = nil
+        while true {
+            let page = try catalog.assetsWithoutThumbhash(after: after, limit: batch)
+            guard let last = page.last else { break }
+            after = last.id
+            var edits: [Edit] = []
+            for (id, ref) in page {
+                guard ref.size <= UInt64(DerivedImages.maxEncodedThumbnail) else {
+                    out.failed.append((id, "thumbnail of \(ref.size) bytes is larger than \(DerivedImages.maxEncodedThumbnail)"))
+                    continue
+                }
+                guard try chunks.missing(of: ref.chunks).isEmpty else {
+                    out.missing += 1
+                    continue
+                }
+                let bytes: [UInt8]
+                do {
+                    bytes = try chunks.readObject(chunks: ref.chunks, expectedID: ref.id)
+                } catch {
+                    out.failed.append((id, "thumbnail unreadable: \(error)"))
+                    continue
+                }
+                guard let hash = DerivedImages.thumbhash(encoded: bytes) else {
+                    out.failed.append((id, "thumbnail cannot be decoded"))
+                    continue
+                }
+                edits.append(.setField(id, .thumbhash, .text(hash)))
+            }
+            if !edits.isEmpty {
+                _ = try commit(edits)
+                out.made += edits.count
+                progress(out.made)
+            }
+        }
+        return out
+    }
+}

@@ -19,6 +19,10 @@ struct Import: ParsableCommand {
     @Flag(name: .customLong("no-thumbnails"), help: "Store originals and metadata only; make no thumbnails or previews.")
     var noThumbnails = false
 
+    @Flag(name: .customLong("no-thumbhash"),
+          help: "Store no ThumbHash placeholders (catalog format 2), so a release-6847644 peer still receives these imports.")
+    var noThumbhash = false
+
     @Option(help: "Parallel workers (default: one per core).")
     var workers: Int?
 
@@ -28,6 +32,7 @@ struct Import: ParsableCommand {
         let node = try openNode()
         var options = ImportOptions()
         options.derived = !noThumbnails
+        options.thumbhash = !noThumbhash
         if let w = workers {
             guard (1...64).contains(w) else { throw ValidationError("--workers must be 1...64") }
             options.workers = w

@@ -105,6 +105,29 @@ struct GC: ParsableCommand {
     }
 }
 
+struct Thumbhashes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thumbhashes",
+        abstract: "Compute the ThumbHash placeholder of every asset that has a thumbnail but none yet.",
+        discussion: """
+        Reads each stored thumbnail, so it needs no originals. ThumbHashes are catalog format 2: a peer
+        still on release 6847644 receives none of this node's changes made after them.
+        """)
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try openNode()
+        let r = try node.backfillThumbhashes()
+        emit(output.json, .object([
+            ("made", .int(Int64(r.made))), ("missing", .int(Int64(r.missing))),
+            ("failed", .array(r.failed.map { .object([("id", .string($0.id.hex)), ("error", .string($0.reason))]) })),
+        ])) {
+            "made \(r.made) thumbhashes; \(r.missing) thumbnails not on this node; \(r.failed.count) failed"
+                + r.failed.map { "\n  \($0.id.hex.prefix(12)): \($0.reason)" }.joined()
+        }
+    }
+}
+
 extension JSON {
     /// The value as plain text for status lines.
     var text: String {
