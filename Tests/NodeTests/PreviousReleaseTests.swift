@@ -36,17 +36,17 @@ struct PreviousReleaseTests {
         let photos = a.scratch.appendingPathComponent("photos")
         try a.ok(["make-samples", photos.path, "--count", "4", "--width", "96", "--height", "64"])
         try a.ok(["init", "--name", "A"])
-        // This build stores a ThumbHash per import (catalog format 2, payload version 3), and the
-        // previous release is offered an origin's batches only up to its first version 3 batch;
-        // `--no-thumbhash` keeps this build's imports readable by it.
-        try a.ok(["import", photos.path] + (a.executable == nil ? ["--no-thumbhash"] : []))
+        // This build stores a ThumbHash, a SHA-1 and an owner per import (catalog formats 2 and 3,
+        // payload version 3), and the previous release is offered an origin's batches only up to
+        // its first version 3 batch; `--for-older-peers` keeps this build's imports readable by it.
+        try a.ok(["import", photos.path] + (a.executable == nil ? ["--for-older-peers"] : []))
         try a.ok(["album", "create", "Summer"])
         let ids = try a.assetIDs().sorted()
         try #require(ids.count == 4)
         try a.ok(["album", "add", "Summer", ids[0], ids[1]])
         try a.ok(["describe", ids[0], "written on A"])
 
-        let (serveA, port) = try BackgroundHearth.serve(a, label: "serveA")
+        let (serveA, port) = try BackgroundHearth.serve(a, label: "serveA", a.executable == nil ? ["--for-older-peers"] : [])
         defer { serveA.kill() }
         try b.ok(["join", try a.invite(port: port), "--name", "B"])
         try b.ok(["sync"])

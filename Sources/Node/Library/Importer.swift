@@ -36,10 +36,14 @@ public struct ImportReport: Sendable {
 public struct ImportOptions: Sendable {
     /// Make thumbnails and previews (off: originals and metadata only).
     public var derived = true
-    /// Store each thumbnail's ThumbHash (asset field 30, catalog format 2). A batch carrying it
-    /// is payload version 3, and a release-6847644 peer is offered an origin's batches only up
-    /// to its first version 3 batch: off keeps imports readable by such a peer.
+    /// Store each thumbnail's ThumbHash (asset field 30, catalog format 2).
     public var thumbhash = true
+    /// The highest catalog format level the import writes: fields of a higher level (ThumbHash
+    /// at 2, owner and SHA-1 at 3) are left out. A batch with anything above level 1 is payload
+    /// version 3, and a release-6847644 peer is offered an origin's batches only up to its first
+    /// version 3 batch, so `CatalogFormat.base` keeps imports readable by such a peer; `hearth
+    /// thumbhashes` and `hearth verify --repair` add what was left out once it has upgraded.
+    public var formatLevel = CatalogFormat.current
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Assets per catalog commit: each commit is one signed batch.
     public var commitEvery = 64
@@ -117,7 +121,9 @@ extension HearthNode {
         ParallelMap.forEach(work.count, workers: options.workers) { i in
             let item = workList[i]
             sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived,
-                                               owner: owner, thumbhash: options.thumbhash))
+                                               owner: options.formatLevel >= AssetField.owner.format ? owner : nil,
+                                               thumbhash: options.thumbhash && options.formatLevel >= AssetField.thumbhash.format,
+                                               sha1: options.formatLevel >= AssetField.sha1.format))
         }
         try sink.flush()
         let outcome = sink.outcome
@@ -142,7 +148,7 @@ extension HearthNode {
     }
 
     func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool, owner: PersonID? = nil,
-                thumbhash: Bool = true) -> Ingested {
+                thumbhash: Bool = true, sha1 withSHA1: Bool = true) -> Ingested {
         let name = (path as NSString).lastPathComponent
         do {
             // The SHA-1 Immich clients deduplicate by, over the same bytes as they are read.
@@ -183,7 +189,7 @@ extension HearthNode {
                     warning = [warning, "ignored \(field): \(problem)"].compactMap { $0 }.joined(separator: "; ")
                 }
             }
-            fields[.sha1] = .text(sha1.finalizeBase64())
+            if withSHA1 { fields[.sha1] = .text(sha1.finalizeBase64()) }
             if let owner { fields[.owner] = .text(owner.uuid) }
             if let m = motion {
                 let video = try chunks.store(fileAt: m)

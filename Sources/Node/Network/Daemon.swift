@@ -36,6 +36,9 @@ public final class Daemon: Sendable {
     let logger: Logger
     let hub = SyncHub()
     let pollInterval: Duration
+    /// Whether `run` gives assets without a SHA-1 theirs (a level 3 change: off while a
+    /// release-6847644 peer must keep receiving this node's batches, `hearth serve --for-older-peers`).
+    public let backfillsChecksums: Bool
     /// The daemon's background work: change announcements, dialling, one task per peer connection.
     public let jobs = JobRunner()
     /// Sessions open per library and device ("library/device"), and dial tasks in progress.
@@ -44,7 +47,8 @@ public final class Daemon: Sendable {
     private let seen = Mutex<[String: VersionVector]>([:])
 
     /// Opens every library of the node in `home` (upgrading an older home first).
-    public init(home: Home, logger: Logger, pollInterval: Duration = .milliseconds(200)) throws {
+    public init(home: Home, logger: Logger, pollInterval: Duration = .milliseconds(200), backfillsChecksums: Bool = true) throws {
+        self.backfillsChecksums = backfillsChecksums
         let config = try HomeLayout.loadUpgrading(home)
         guard !config.libraries.isEmpty else {
             throw NodeError(.notFound, "this node holds no library to serve: run `hearth init` or `hearth join TICKET`")
@@ -124,7 +128,7 @@ public final class Daemon: Sendable {
         for lib in libraries { seen.withLock { $0[lib.node.libraryID] = (try? lib.node.catalog.versionVector()) ?? VersionVector() } }
         jobs.every("announce local changes", pollInterval) { [self] in try self.announceLocalChanges() }
         jobs.every("dial peers", .seconds(2)) { [self] in self.dialPeers(dialContexts) }
-        jobs.launch("backfill checksums") { [self] in await self.backfillChecksums() }
+        if backfillsChecksums { jobs.launch("backfill checksums") { [self] in await self.backfillChecksums() } }
         let work = Task { await jobs.run() }
         var it = stop.stream.makeAsyncIterator()
         let sig = await it.next() ?? SIGTERM

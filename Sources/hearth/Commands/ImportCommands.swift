@@ -1,3 +1,4 @@
+import Catalog
 import ArgumentParser
 import Foundation
 import Media
@@ -19,9 +20,12 @@ struct Import: ParsableCommand {
     @Flag(name: .customLong("no-thumbnails"), help: "Store originals and metadata only; make no thumbnails or previews.")
     var noThumbnails = false
 
-    @Flag(name: .customLong("no-thumbhash"),
-          help: "Store no ThumbHash placeholders (catalog format 2), so a release-6847644 peer still receives these imports.")
+    @Flag(name: .customLong("no-thumbhash"), help: "Store no ThumbHash placeholders (`hearth thumbhashes` adds them later).")
     var noThumbhash = false
+
+    @Flag(name: .customLong("for-older-peers"),
+          help: ArgumentHelp("Write only what release 6847644 reads (no ThumbHash, owner or SHA-1), so such a peer still receives these imports; `hearth thumbhashes` and `hearth verify --repair` add them once every peer has upgraded."))
+    var forOlderPeers = false
 
     @Option(help: "Parallel workers (default: one per core).")
     var workers: Int?
@@ -33,6 +37,7 @@ struct Import: ParsableCommand {
         var options = ImportOptions()
         options.derived = !noThumbnails
         options.thumbhash = !noThumbhash
+        if forOlderPeers { options.formatLevel = CatalogFormat.base }
         if let w = workers {
             guard (1...64).contains(w) else { throw ValidationError("--workers must be 1...64") }
             options.workers = w

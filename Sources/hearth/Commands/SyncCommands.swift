@@ -27,6 +27,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Another HOST:PORT peers should try for this node (a forwarded port, a DNS name); repeatable, at most 7.")
     var announce: [String] = []
     @Flag(help: "Log every session step.") var verbose = false
+    @Flag(help: "Write nothing a release-6847644 peer cannot read: no SHA-1 backfill at start (`hearth verify --repair` does it later).")
+    var forOlderPeers = false
 
     func run() async throws {
         let log = HearthLogging.logger("hearth.serve", verbose: verbose, daemon: true)
@@ -37,7 +39,7 @@ struct Serve: AsyncParsableCommand {
         let extra = try announce.map { a in
             do { return try PeerEndpoint(parsing: a) } catch { throw ValidationError("--announce \(a): \(error)") }
         }
-        try await Daemon(home: home, logger: log).run(listen: ep, portFile: portFile, announce: extra)
+        try await Daemon(home: home, logger: log, backfillsChecksums: !forOlderPeers).run(listen: ep, portFile: portFile, announce: extra)
     }
 }
 
