@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import HTTPAPI
 import Node
 import Wire
 import Presentation
@@ -26,7 +27,24 @@ struct Serve: AsyncParsableCommand {
     var portFile: String?
     @Option(help: "Another HOST:PORT peers should try for this node (a forwarded port, a DNS name); repeatable, at most 7.")
     var announce: [String] = []
+    @Option(help: "HOST:PORT of the Immich-compatible HTTP API (port 0 picks a free one), or `off`; 0.0.0.0 serves every interface.")
+    var http = "127.0.0.1:2283"
+    @Option(help: "Write the HTTP API's port actually bound to this file once it listens.")
+    var httpPortFile: String?
+    @Option(help: "PEM certificate chain: serve the HTTP API over HTTPS (with --tls-key).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
     @Flag(help: "Log every session step.") var verbose = false
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if http != "off" {
+            do { _ = try HTTPServerOptions.parse(http) } catch { throw ValidationError("--http \(http): \(error) (or `off`)") }
+        } else if httpPortFile != nil || tlsCert != nil {
+            throw ValidationError("--http-port-file and --tls-cert need the HTTP API: drop --http off")
+        }
+    }
 
     func run() async throws {
         let log = HearthLogging.logger("hearth.serve", verbose: verbose, daemon: true)
@@ -37,7 +55,13 @@ struct Serve: AsyncParsableCommand {
         let extra = try announce.map { a in
             do { return try PeerEndpoint(parsing: a) } catch { throw ValidationError("--announce \(a): \(error)") }
         }
-        try await Daemon(home: home, logger: log).run(listen: ep, portFile: portFile, announce: extra)
+        var companion: HTTPServer?
+        if http != "off" {
+            let (host, port) = try HTTPServerOptions.parse(http)
+            companion = try HTTPServer(options: HTTPServerOptions(host: host, port: port, tlsCertificate: tlsCert, tlsKey: tlsKey,
+                                                                  portFile: httpPortFile))
+        }
+        try await Daemon(home: home, logger: log).run(listen: ep, portFile: portFile, announce: extra, companion: companion)
     }
 }
 
