@@ -15,6 +15,14 @@ extension HearthAPI {
         return a
     }
 
+    /// The id of the asset a UUID names, or 404 (unknown, or purged), without reading the asset.
+    static func assetID(_ uuid: String, in lib: LibraryObjects) throws -> Hash256 {
+        guard let u = AssetUUID(string: uuid), let id = try u.resolve(in: lib.node.catalog) else {
+            throw APIError.notFound("Asset \(uuid) not found")
+        }
+        return id
+    }
+
     /// Commits `edits` in batches of `editsPerCommit` (each one signed batch).
     static func commitChunked(_ node: HearthNode, _ edits: [Edit]) throws {
         var i = 0
@@ -95,7 +103,7 @@ extension HearthAPI {
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             try await blocking {
                 var edits: [Edit] = []
-                for uuid in ids { edits += try updateEdits(body, try asset(uuid, in: lib).id) }
+                for uuid in ids { edits += try updateEdits(body, try assetID(uuid, in: lib)) }
                 try commitChunked(lib.node, edits)
             }
             return noContent()

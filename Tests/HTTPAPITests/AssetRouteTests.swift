@@ -113,7 +113,7 @@ import Testing
         #expect(try f.assets().allSatisfy { $0.favorite && $0.rating == 3 })
         try await f.test { c in
             let stats = try await c.get("/api/assets/statistics").json
-            #expect(stats == .object([("images", .int(3)), ("videos", .int(0)), ("total", .int(3))]))
+            #expect(stats?["images"] == .int(3) && stats?["videos"] == .int(0) && stats?["total"] == .int(3))
             let r = try await c.send(.delete, "/api/assets", json: #"{"ids":["\#(f.uuid(all[0]))","\#(f.uuid(all[1]))"]}"#)
             #expect(r.head.status == .noContent, "\(r.text)")
             #expect(try await c.get("/api/assets/statistics?isTrashed=true").json?["total"] == .int(2))
