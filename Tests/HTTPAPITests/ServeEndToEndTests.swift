@@ -81,6 +81,68 @@ import Testing
     }
 }
 
+extension ServeEndToEndTests {
+    /// Starts `hearth serve` with `args` and waits for `portFile`; nil when it exited first.
+    static func start(_ hearth: String, _ home: String, _ args: [String], portFile: String, log: String) async throws -> (Process, Int?) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: hearth)
+        p.arguments = ["--home", home, "serve"] + args
+        FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        for _ in 0..<300 where p.isRunning {
+            if let s = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(s.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return (p, port)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (p, nil)
+    }
+
+    static func stop(_ p: Process) {
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+    }
+
+    /// A node whose policy keeps only thumbnails serves an original anyway: it fetches the chunks
+    /// from a peer first, as `hearth export` does.
+    @Test(.enabled(if: hearth != nil && curl != nil, "needs the built hearth binary and curl"), .timeLimit(.minutes(3)))
+    func aThumbnailsNodeFetchesAnOriginalFromItsPeer() async throws {
+        let hearth = try #require(Self.hearth).path, curl = try #require(Self.curl)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-http-fetch-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let homeA = dir.appendingPathComponent("a").path, homeB = dir.appendingPathComponent("b").path
+        let photos = try SamplePhotos.write(to: dir.appendingPathComponent("photos").path, count: 2, width: 640, height: 480, seed: 60)
+        #expect(try Self.run(hearth, ["--home", homeA, "init", "--name", "nas"]).status == 0)
+        #expect(try Self.run(hearth, ["--home", homeA, "import", dir.appendingPathComponent("photos").path]).status == 0)
+        let (serveA, portA) = try await Self.start(hearth, homeA, ["--listen", "127.0.0.1:0", "--port-file", dir.appendingPathComponent("a.port").path,
+                                                                   "--http", "off"],
+                                                    portFile: dir.appendingPathComponent("a.port").path, log: dir.appendingPathComponent("a.log").path)
+        defer { Self.stop(serveA) }
+        let pa = try #require(portA, "A serves")
+        let invite = try Self.run(hearth, ["--home", homeA, "invite", "--address", "127.0.0.1:\(pa)"])
+        let ticket = String(decoding: invite.out, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let join = try Self.run(hearth, ["--home", homeB, "join", ticket, "--name", "phone", "--policy", "thumbnails"])
+        #expect(join.status == 0, "\(join.err)")
+
+        let httpPort = dir.appendingPathComponent("b.http").path
+        let (serveB, portB) = try await Self.start(hearth, homeB, ["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--http-port-file", httpPort],
+                                                    portFile: httpPort, log: dir.appendingPathComponent("b.log").path)
+        defer { Self.stop(serveB) }
+        let pb = try #require(portB, "B serves HTTP")
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: photos[1])))
+        let uuid = AssetUUIDText.make(Blake2b.hash256(original).bytes)
+        let thumb = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "20", "http://127.0.0.1:\(pb)/api/assets/\(uuid)/thumbnail"])
+        #expect(thumb.status == 0 && !thumb.out.isEmpty, "B holds the thumbnail: \(thumb.err)")
+        let got = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "60", "http://127.0.0.1:\(pb)/api/assets/\(uuid)/original"])
+        #expect(got.status == 0, "\(got.err)")
+        #expect([UInt8](got.out) == original, "the original, fetched from A, is byte-identical")
+        Self.stop(serveB)
+        #expect(serveB.terminationStatus == 0)
+    }
+}
+
 /// The UUID an asset id maps to (written out here so the test does not lean on the code it checks).
 enum AssetUUIDText {
     static func make(_ id: [UInt8]) -> String {
