@@ -7,7 +7,7 @@ import Presentation
 
 extension HearthAPI {
     /// Immich's `AlbumResponseDto` (3.3.5, without assets: v3 dropped them).
-    static func albumJSON(_ a: Album) -> JSON {
+    static func albumJSON(_ a: Album, owner: JSON) -> JSON {
         .object([
             ("id", .string(a.id.uuid)),
             ("albumName", .string(a.name)),
@@ -15,7 +15,7 @@ extension HearthAPI {
             ("albumThumbnailAssetId", a.cover.map { .string(AssetUUID($0).description) } ?? .null),
             ("createdAt", .string(ImmichDate.unknown)),
             ("updatedAt", .string(ImmichDate.unknown)),
-            ("albumUsers", .array([])),
+            ("albumUsers", .array([.object([("role", .string("owner")), ("user", owner)])])),
             ("assetCount", .int(Int64(a.assetCount))),
             ("shared", .bool(false)),
             ("hasSharedLink", .bool(false)),
@@ -27,8 +27,21 @@ extension HearthAPI {
         ])
     }
 
+    /// Who owns albums until the catalog records people: the library's founding device, as a
+    /// `UserResponseDto` (Immich clients need an owner row; the email is a placeholder under the
+    /// reserved `.invalid` domain, never a real address).
+    static func owner(_ lib: LibraryObjects) throws -> JSON {
+        let founder = try lib.node.catalog.founder().map { DeviceID(publicKey: $0) } ?? lib.node.identity.deviceID
+        let name = try lib.node.catalog.members().first { $0.device == founder }?.name ?? lib.node.config.deviceName
+        return .object([
+            ("id", .string(DerivedID.device(founder))), ("email", .string("device-\(founder.short.lowercased())@hearth.invalid")),
+            ("name", .string(name)), ("profileImagePath", .string("")), ("avatarColor", .string("primary")),
+            ("profileChangedAt", .string(ImmichDate.unknown)),
+        ])
+    }
+
     static func album(_ uuid: String, in lib: LibraryObjects) throws -> Album {
-        guard let id = AlbumID(uuid: uuid), let a = try lib.node.catalog.albums().first(where: { $0.id == id }) else {
+        guard UUIDText.parse(uuid) != nil, let a = try lib.node.catalog.albums().first(where: { $0.id.uuid == uuid.lowercased() }) else {
             throw APIError.notFound("Album \(uuid) not found")
         }
         return a
@@ -75,7 +88,8 @@ extension HearthAPI {
             return json(try await blocking {
                 if shared { return .array([]) }
                 let albums = try assetID.map { try lib.node.catalog.albums(of: try asset($0, in: lib).id) } ?? lib.node.catalog.albums()
-                return .array(albums.map(albumJSON))
+                let o = try owner(lib)
+                return .array(albums.map { albumJSON($0, owner: o) })
             })
         },
         APIRoute(.post, "/api/albums", "createAlbum", tag: "Albums", "A new album, optionally with assets") { api, req, _ in
@@ -91,7 +105,7 @@ extension HearthAPI {
             }
             let created: Album = try await blocking {
                 let assets = try ids.map { try asset($0, in: lib).id }
-                let id = AlbumID(bytes: secureRandomBytes(16))!
+                let id = AlbumID.randomV4()
                 var first: [Edit] = [.createAlbum(id, name: name)]
                 if let description, !description.isEmpty { first.append(.describeAlbum(id, description)) }
                 try lib.node.commit(first)
@@ -101,12 +115,12 @@ extension HearthAPI {
                 try commitChunked(lib.node, unique.map { .addToAlbum(id, $0) })
                 return try album(id.uuid, in: lib)
             }
-            return json(albumJSON(created), status: .created)
+            return json(albumJSON(created, owner: try await blocking { try owner(lib) }), status: .created)
         },
         APIRoute(.get, "/api/albums/{id}", "getAlbumInfo", tag: "Albums", "One album") { api, req, ctx in
             let lib = api.library(for: req)
             let uuid = try uuidParameter(ctx)
-            return json(albumJSON(try await blocking { try album(uuid, in: lib) }))
+            return json(try await blocking { albumJSON(try album(uuid, in: lib), owner: try owner(lib)) })
         },
         APIRoute(.patch, "/api/albums/{id}", "updateAlbumInfo", tag: "Albums", "Rename, describe or set the cover") { api, req, ctx in
             let lib = api.library(for: req)
@@ -119,15 +133,15 @@ extension HearthAPI {
             if let c = cover, let c, UUIDText.parse(c) == nil { throw APIError.badRequest("albumThumbnailAssetId must be a UUID") }
             _ = try body.bool("isActivityEnabled")
             _ = try body.oneOf("order", ["asc", "desc"])
-            return json(albumJSON(try await blocking {
+            return json(try await blocking {
                 let a = try album(uuid, in: lib)
                 var edits: [Edit] = []
                 if let name, let name { edits.append(.renameAlbum(a.id, name)) }
                 if let description { edits.append(.describeAlbum(a.id, (description?.isEmpty ?? true) ? nil : description)) }
                 if let cover { edits.append(.setAlbumCover(a.id, try cover.map { try asset($0, in: lib).id })) }
                 if !edits.isEmpty { try lib.node.commit(edits) }
-                return try album(uuid, in: lib)
-            }))
+                return albumJSON(try album(uuid, in: lib), owner: try owner(lib))
+            })
         },
         APIRoute(.delete, "/api/albums/{id}", "deleteAlbum", tag: "Albums", "Delete an album (its assets stay)") { api, req, ctx in
             let lib = api.library(for: req)

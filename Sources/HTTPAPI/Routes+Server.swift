@@ -73,7 +73,7 @@ extension HearthAPI {
                                  ("sidecar", .array([.string(".xmp")]))]))
         },
         APIRoute(.get, "/api/server/version-history", "getVersionHistory", tag: "Server", "Versions this server reported") { _, _, _ in
-            json(.array([.object([("id", .string("00000000-0000-8000-8000-000000030305")), ("createdAt", .string(ImmichDate.unknown)),
+            json(.array([.object([("id", .string("00000000-0000-4000-8000-000000030305")), ("createdAt", .string(ImmichDate.unknown)),
                                   ("version", .string(versionString))])]))
         },
     ]

@@ -38,9 +38,9 @@ import Testing
         let f = try APIFixture(photos: 1, label: "ids")
         try await f.test { c in
             expectImmichError(try await c.get("/api/assets/not-a-uuid"), 400, "id must be a UUID")
-            expectImmichError(try await c.get("/api/assets/00000000-0000-8000-8000-000000000000"), 404, "not found")
-            expectImmichError(try await c.send(.put, "/api/assets/00000000-0000-8000-8000-000000000000", json: #"{"isFavorite":true}"#), 404)
-            expectImmichError(try await c.get("/api/assets/00000000-0000-8000-8000-000000000000/original"), 404)
+            expectImmichError(try await c.get("/api/assets/00000000-0000-4000-8000-000000000000"), 404, "not found")
+            expectImmichError(try await c.send(.put, "/api/assets/00000000-0000-4000-8000-000000000000", json: #"{"isFavorite":true}"#), 404)
+            expectImmichError(try await c.get("/api/assets/00000000-0000-4000-8000-000000000000/original"), 404)
         }
     }
 
@@ -108,7 +108,7 @@ import Testing
             expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":"all"}"#), 400, "ids must be an array")
             expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":["nope"]}"#), 400, "UUID")
             expectImmichError(try await c.send(.put, "/api/assets", json: #"{"isFavorite":true}"#), 400, "ids")
-            expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":["00000000-0000-8000-8000-000000000000"],"isFavorite":true}"#), 404)
+            expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":["00000000-0000-4000-8000-000000000000"],"isFavorite":true}"#), 404)
         }
         #expect(try f.assets().allSatisfy { $0.favorite && $0.rating == 3 })
         try await f.test { c in
