@@ -41,6 +41,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let home = dir.appendingPathComponent("home").path
         let photos = try SamplePhotos.write(to: dir.appendingPathComponent("photos").path, count: 2, width: 640, height: 480, seed: 40)
+        // A 12-megapixel one (a few MB, more than the socket buffers take at once) for the download in flight.
+        let big = try SamplePhotos.write(to: dir.appendingPathComponent("photos").path, count: 1, width: 4000, height: 3000, seed: 90)[0]
         #expect(try Self.run(hearth, ["--home", home, "init", "--name", "nas"]).status == 0)
         let imp = try Self.run(hearth, ["--home", home, "import", dir.appendingPathComponent("photos").path])
         #expect(imp.status == 0, "\(imp.err)")
@@ -71,7 +73,21 @@ import Testing
         #expect(got.status == 0, "\(got.err)")
         #expect([UInt8](got.out) == original, "the original is byte-identical")
 
+        // SIGTERM while a slow download is in flight: the download still completes, then hearth exits.
+        let slow = Process()
+        slow.executableURL = URL(fileURLWithPath: curl)
+        let slowOut = dir.appendingPathComponent("slow.out").path
+        let bigBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: big)))
+        let bigUUID = AssetUUIDText.make(Blake2b.hash256(bigBytes).bytes)
+        slow.arguments = ["-s", "-S", "-f", "--max-time", "60", "--limit-rate", "\(bigBytes.count / 3)", "-o", slowOut,
+                          "http://127.0.0.1:\(p)/api/assets/\(bigUUID)/original"]
+        try slow.run()
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(slow.isRunning, "the slow download is still in flight when SIGTERM comes")
         kill(serve.processIdentifier, SIGTERM)
+        slow.waitUntilExit()
+        #expect(slow.terminationStatus == 0, "the in-flight download finished")
+        #expect([UInt8]((try? Data(contentsOf: URL(fileURLWithPath: slowOut))) ?? Data()) == bigBytes)
         for _ in 0..<200 where serve.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!serve.isRunning, "hearth serve stops on SIGTERM")
         serve.waitUntilExit()
@@ -98,6 +114,38 @@ extension ServeEndToEndTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         return (p, nil)
+    }
+
+    static let openssl = ["/usr/bin/openssl", "/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// `--tls-cert/--tls-key`: the API over HTTPS with a self-signed certificate.
+    @Test(.enabled(if: hearth != nil && curl != nil && openssl != nil, "needs the built hearth binary, curl and openssl"),
+          .timeLimit(.minutes(3)))
+    func servesOverTLS() async throws {
+        let hearth = try #require(Self.hearth).path, curl = try #require(Self.curl), openssl = try #require(Self.openssl)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-http-tls-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let home = dir.appendingPathComponent("home").path
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let gen = try Self.run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                                         "-subj", "/CN=localhost"])
+        #expect(gen.status == 0, "\(gen.err)")
+        #expect(try Self.run(hearth, ["--home", home, "init", "--name", "nas"]).status == 0)
+        let portFile = dir.appendingPathComponent("http.port").path
+        let bad = try Self.run(hearth, ["--home", home, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--tls-cert", cert])
+        #expect(bad.status != 0 && bad.err.contains("--tls-key"), "a certificate without its key is refused: \(bad.err)")
+        let (serve, port) = try await Self.start(hearth, home, ["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--http-port-file", portFile,
+                                                               "--tls-cert", cert, "--tls-key", key],
+                                                 portFile: portFile, log: dir.appendingPathComponent("serve.log").path)
+        defer { Self.stop(serve) }
+        let p = try #require(port, "hearth serve listens over TLS")
+        let ping = try Self.run(curl, ["-s", "-S", "-k", "--max-time", "20", "https://127.0.0.1:\(p)/api/server/ping"])
+        #expect(String(decoding: ping.out, as: UTF8.self) == #"{"res":"pong"}"#, "\(ping.err)")
+        let plain = try Self.run(curl, ["-s", "--max-time", "10", "http://127.0.0.1:\(p)/api/server/ping"])
+        #expect(String(decoding: plain.out, as: UTF8.self) != #"{"res":"pong"}"#, "plain HTTP is not served on the TLS port")
+        Self.stop(serve)
+        #expect(serve.terminationStatus == 0)
     }
 
     static func stop(_ p: Process) {
