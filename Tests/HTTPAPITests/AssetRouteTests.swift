@@ -91,6 +91,10 @@ import Testing
             expectImmichError(try await c.send(.put, uri, json: #"{"description":5}"#), 400, "description must be a string")
             // A valid field beside a bad one: nothing is applied.
             expectImmichError(try await c.send(.put, uri, json: #"{"isFavorite":true,"rating":77}"#), 400)
+            // Deep nesting within the size limit: an error, never a crash.
+            expectImmichError(try await c.send(.put, uri, json: String(repeating: "[", count: 60_000)), 400)
+            expectImmichError(try await c.send(.put, uri, json: "{\"a\":" + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "}"), 400)
+            expectImmichError(try await c.send(.put, "/api/assets", json: "{\"ids\":" + String(repeating: "[", count: 200_000)), 400)
             let big = "{\"description\":\"" + String(repeating: "x", count: 70_000) + "\"}"
             expectImmichError(try await c.send(.put, uri, json: big), 413)
             expectImmichError(try await c.send(.put, uri, json: #"{"isFavorite":true}"#, headers: [.contentType: "application/xml"]), 415)
