@@ -68,7 +68,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case let e as ChunkStoreError:
             return APIError(e.code == .missingChunk ? .notFound : .internalServerError, e.message)
         case let e as NodeError:
-            return APIError(.internalServerError, e.message)
+            return HearthAPI.nodeErrorResponse(e)
         default:
             return APIError(.internalServerError, "\(error)")
         }

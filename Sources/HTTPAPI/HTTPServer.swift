@@ -48,7 +48,9 @@ public final class HTTPServer: DaemonCompanion, @unchecked Sendable {
     }
 
     public func run(_ daemon: Daemon) async throws {
-        let api = try HearthAPI(libraries: daemon.servedLibraries, peerCount: { [daemon] in daemon.connectedPeerCount }, logger: logger)
+        let libs = daemon.servedLibraries
+        let access = try AccessStore.open(home: libs[0].node.home)
+        let api = try HearthAPI(libraries: libs, access: access, peerCount: { [daemon] in daemon.connectedPeerCount }, logger: logger)
         try await run(api)
     }
 

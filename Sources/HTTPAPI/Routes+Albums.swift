@@ -27,11 +27,13 @@ extension HearthAPI {
         ])
     }
 
-    /// Who owns albums until the catalog records people: the library's founding device, as a
-    /// `UserResponseDto` (Immich clients need an owner row; the email is a placeholder under the
-    /// reserved `.invalid` domain, never a real address).
+    /// Who owns albums (the catalog does not record an album's creator): the person of the
+    /// library's founding device, as a `UserResponseDto` (Immich clients need an owner row). A
+    /// library without people yet shows the founding device, with a placeholder email under the
+    /// reserved `.invalid` domain, never a real address.
     static func owner(_ lib: LibraryObjects) throws -> JSON {
         let founder = try lib.node.catalog.founder().map { DeviceID(publicKey: $0) } ?? lib.node.identity.deviceID
+        if let pid = try lib.node.catalog.person(ofDevice: founder), let p = try lib.node.catalog.person(pid) { return userJSON(p) }
         let name = try lib.node.catalog.members().first { $0.device == founder }?.name ?? lib.node.config.deviceName
         return .object([
             ("id", .string(DerivedID.device(founder))), ("email", .string("device-\(founder.short.lowercased())@hearth.invalid")),
@@ -80,7 +82,7 @@ extension HearthAPI {
 
     static let albumRoutes: [APIRoute] = [
         APIRoute(.get, "/api/albums", "getAllAlbums", tag: "Albums", "Every album (or those holding assetId)") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let assetID: String? = req.uri.queryParameters.get("assetId")
             if let assetID, UUIDText.parse(assetID) == nil { throw APIError.badRequest("assetId must be a UUID") }
             if let s = req.uri.queryParameters.get("shared"), s != "true", s != "false" { throw APIError.badRequest("shared must be a boolean value") }
@@ -93,7 +95,7 @@ extension HearthAPI {
             })
         },
         APIRoute(.post, "/api/albums", "createAlbum", tag: "Albums", "A new album, optionally with assets") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             guard let n = try body.string("albumName", maxBytes: 1024), let name = n, !name.isEmpty else {
                 throw APIError.badRequest("albumName must be a non-empty string")
@@ -118,12 +120,12 @@ extension HearthAPI {
             return json(albumJSON(created, owner: try await blocking { try owner(lib) }), status: .created)
         },
         APIRoute(.get, "/api/albums/{id}", "getAlbumInfo", tag: "Albums", "One album") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             return json(try await blocking { albumJSON(try album(uuid, in: lib), owner: try owner(lib)) })
         },
         APIRoute(.patch, "/api/albums/{id}", "updateAlbumInfo", tag: "Albums", "Rename, describe or set the cover") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let body = try await JSONBody.read(req, limit: smallBody)
             let name = try body.string("albumName", maxBytes: 1024)
@@ -144,20 +146,20 @@ extension HearthAPI {
             })
         },
         APIRoute(.delete, "/api/albums/{id}", "deleteAlbum", tag: "Albums", "Delete an album (its assets stay)") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             try await blocking { try lib.node.commit([.deleteAlbum(try album(uuid, in: lib).id)]) }
             return noContent()
         },
         APIRoute(.put, "/api/albums/{id}/assets", "addAssetsToAlbum", tag: "Albums", "Add assets to an album") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             return json(try await blocking { try bulkAlbumChange(ids, album: try album(uuid, in: lib), adding: true, lib: lib) })
         },
         APIRoute(.delete, "/api/albums/{id}/assets", "removeAssetFromAlbum", tag: "Albums", "Remove assets from an album") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!

@@ -66,7 +66,7 @@ extension HearthAPI {
 
     static let assetRoutes: [APIRoute] = [
         APIRoute(.get, "/api/assets/statistics", "getAssetStatistics", tag: "Assets", "Counts of images and videos") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let q = req.uri.queryParameters
             if let v = q.get("visibility"), !["archive", "timeline"].contains(v) {
                 throw APIError.badRequest("visibility must be one of the following values: archive, timeline")
@@ -82,12 +82,12 @@ extension HearthAPI {
                                  ("total", .int(Int64(assets.count)))]))
         },
         APIRoute(.get, "/api/assets/{id}", "getAssetInfo", tag: "Assets", "One asset") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let id = try uuidParameter(ctx)
             return json(try await blocking { try assetJSON(try asset(id, in: lib), lib) })
         },
         APIRoute(.put, "/api/assets/{id}", "updateAsset", tag: "Assets", "Edit one asset") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let body = try await JSONBody.read(req, limit: smallBody)
             return json(try await blocking {
@@ -98,7 +98,7 @@ extension HearthAPI {
             })
         },
         APIRoute(.put, "/api/assets", "updateAssets", tag: "Assets", "Edit many assets") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             try await blocking {
@@ -109,7 +109,7 @@ extension HearthAPI {
             return noContent()
         },
         APIRoute(.delete, "/api/assets", "deleteAssets", tag: "Assets", "Trash assets, or purge them with force") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             let force = try body.bool("force") ?? false

@@ -78,6 +78,15 @@ import Testing
             list("MapMarkerResponseDto", try await c.get("/api/map/markers"))
             one("PeopleResponseDto", try await c.get("/api/people"))
             one("TrashResponseDto", try await c.execute(uri: "/api/trash/restore", method: .post))
+            one("UserAdminResponseDto", try await c.get("/api/users/me"))
+            one("UserPreferencesResponseDto", try await c.get("/api/users/me/preferences"))
+            list("UserResponseDto", try await c.get("/api/users"))
+            one("ValidateAccessTokenResponseDto", try await c.send(.post, "/api/auth/validateToken", json: "{}"))
+            let key = try await c.send(.post, "/api/api-keys", json: #"{"name":"cli","permissions":["all"]}"#)
+            one("ApiKeyCreateResponseDto", key)
+            list("ApiKeyResponseDto", try await c.get("/api/api-keys"))
+            one("LoginResponseDto", try await c.send(.post, "/api/auth/login", json: #"{"email":"ann@example.com","password":"correct horse battery"}"#))
+            one("LogoutResponseDto", try await c.send(.post, "/api/auth/logout", json: "{}"))
             return out
         }
         let data = try JSONSerialization.data(withJSONObject: bodies.map { [$0.0, $0.1, $0.2] })

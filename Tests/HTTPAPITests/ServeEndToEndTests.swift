@@ -20,14 +20,20 @@ import Testing
     static let curl = ["/usr/bin/curl", "/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @discardableResult
-    static func run(_ exe: String, _ args: [String]) throws -> (status: Int32, out: Data, err: String) {
+    static func run(_ exe: String, _ args: [String], input: String? = nil) throws -> (status: Int32, out: Data, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        let inPipe = Pipe()
+        p.standardInput = input == nil ? FileHandle.nullDevice : inPipe
         try p.run()
+        if let input {
+            inPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inPipe.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -44,6 +50,7 @@ import Testing
         // A 12-megapixel one (a few MB, more than the socket buffers take at once) for the download in flight.
         let big = try SamplePhotos.write(to: dir.appendingPathComponent("photos").path, count: 1, width: 4000, height: 3000, seed: 90)[0]
         #expect(try Self.run(hearth, ["--home", home, "init", "--name", "nas"]).status == 0)
+        try Self.addAdmin(hearth, home)
         let imp = try Self.run(hearth, ["--home", home, "import", dir.appendingPathComponent("photos").path])
         #expect(imp.status == 0, "\(imp.err)")
 
@@ -69,7 +76,11 @@ import Testing
 
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: photos[0])))
         let uuid = AssetUUIDText.make(Blake2b.hash256(original).bytes)
-        let got = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "20", "http://127.0.0.1:\(p)/api/assets/\(uuid)/original"])
+        let denied = try Self.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "http://127.0.0.1:\(p)/api/assets/\(uuid)/original"])
+        #expect(String(decoding: denied.out, as: UTF8.self) == "401", "no credential, no original")
+        let token = try #require(try Self.login(curl, port: p), "login through curl")
+        let auth = ["-H", "Authorization: Bearer \(token)"]
+        let got = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "20"] + auth + ["http://127.0.0.1:\(p)/api/assets/\(uuid)/original"])
         #expect(got.status == 0, "\(got.err)")
         #expect([UInt8](got.out) == original, "the original is byte-identical")
 
@@ -79,7 +90,7 @@ import Testing
         let slowOut = dir.appendingPathComponent("slow.out").path
         let bigBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: big)))
         let bigUUID = AssetUUIDText.make(Blake2b.hash256(bigBytes).bytes)
-        slow.arguments = ["-s", "-S", "-f", "--max-time", "60", "--limit-rate", "\(bigBytes.count / 3)", "-o", slowOut,
+        slow.arguments = ["-s", "-S", "-f", "--max-time", "60", "--limit-rate", "\(bigBytes.count / 3)", "-o", slowOut] + auth + [
                           "http://127.0.0.1:\(p)/api/assets/\(bigUUID)/original"]
         try slow.run()
         try await Task.sleep(for: .milliseconds(500))
@@ -148,6 +159,21 @@ extension ServeEndToEndTests {
         #expect(serve.terminationStatus == 0)
     }
 
+    /// `hearth user add` (the library's admin), with the password on standard input.
+    static func addAdmin(_ hearth: String, _ home: String) throws {
+        let r = try run(hearth, ["--home", home, "user", "add", "--email", "ann@example.com", "--name", "Ann", "--admin", "--password-stdin"],
+                        input: "correct horse battery\n")
+        #expect(r.status == 0, "\(r.err)")
+    }
+
+    /// `POST /api/auth/login` through curl: the session token.
+    static func login(_ curl: String, port: Int, scheme: String = "http") throws -> String? {
+        let r = try run(curl, ["-s", "-S", "-k", "--max-time", "20", "-H", "Content-Type: application/json",
+                               "-d", #"{"email":"ann@example.com","password":"correct horse battery"}"#, "\(scheme)://127.0.0.1:\(port)/api/auth/login"])
+        let j = try? JSONSerialization.jsonObject(with: r.out) as? [String: Any]
+        return j?["accessToken"] as? String
+    }
+
     static func stop(_ p: Process) {
         if p.isRunning { kill(p.processIdentifier, SIGTERM) }
         p.waitUntilExit()
@@ -163,6 +189,7 @@ extension ServeEndToEndTests {
         let homeA = dir.appendingPathComponent("a").path, homeB = dir.appendingPathComponent("b").path
         let photos = try SamplePhotos.write(to: dir.appendingPathComponent("photos").path, count: 2, width: 640, height: 480, seed: 60)
         #expect(try Self.run(hearth, ["--home", homeA, "init", "--name", "nas"]).status == 0)
+        try Self.addAdmin(hearth, homeA)
         #expect(try Self.run(hearth, ["--home", homeA, "import", dir.appendingPathComponent("photos").path]).status == 0)
         let (serveA, portA) = try await Self.start(hearth, homeA, ["--listen", "127.0.0.1:0", "--port-file", dir.appendingPathComponent("a.port").path,
                                                                    "--http", "off"],
@@ -181,9 +208,12 @@ extension ServeEndToEndTests {
         let pb = try #require(portB, "B serves HTTP")
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: photos[1])))
         let uuid = AssetUUIDText.make(Blake2b.hash256(original).bytes)
-        let thumb = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "20", "http://127.0.0.1:\(pb)/api/assets/\(uuid)/thumbnail"])
+        // Ann was added on A; people sync, so she logs in on B (a session of B's own).
+        let token = try #require(try Self.login(curl, port: pb), "login on B")
+        let auth = ["-H", "Authorization: Bearer \(token)"]
+        let thumb = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "20"] + auth + ["http://127.0.0.1:\(pb)/api/assets/\(uuid)/thumbnail"])
         #expect(thumb.status == 0 && !thumb.out.isEmpty, "B holds the thumbnail: \(thumb.err)")
-        let got = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "60", "http://127.0.0.1:\(pb)/api/assets/\(uuid)/original"])
+        let got = try Self.run(curl, ["-s", "-S", "-f", "--max-time", "60"] + auth + ["http://127.0.0.1:\(pb)/api/assets/\(uuid)/original"])
         #expect(got.status == 0, "\(got.err)")
         #expect([UInt8](got.out) == original, "the original, fetched from A, is byte-identical")
         Self.stop(serveB)

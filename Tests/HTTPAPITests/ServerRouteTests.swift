@@ -99,7 +99,7 @@ import Testing
             let registered = Set(HearthAPI.routes.map { "\($0.method.rawValue) \($0.path)" })
             #expect(documented == registered)
             #expect(registered.count == HearthAPI.routes.count, "no route registered twice")
-            for r in HearthAPI.routes {
+            for r in HearthAPI.routes where r.path != "/api/auth/logout" {
                 let uri = r.path.replacingOccurrences(of: "{id}", with: "00000000-0000-4000-8000-000000000000")
                 let resp = try await c.execute(uri: uri, method: r.method, headers: [.contentType: "application/json"],
                                                body: ByteBuffer(string: "{}"))
