@@ -73,10 +73,11 @@ extension HearthAPI {
                  ("profileChangedAt", .string(ImmichDate.string(millis: p.updatedAt)))])
     }
 
-    /// Immich's `UserAdminResponseDto`.
-    static func userAdminJSON(_ p: Person) -> JSON {
+    /// Immich's `UserAdminResponseDto`; its `clusterGroupId` names the library (the group of
+    /// nodes that hold it), as a UUID.
+    static func userAdminJSON(_ p: Person, library: String) -> JSON {
         guard case .object(var pairs) = userJSON(p) else { return .null }
-        pairs += [("isAdmin", .bool(p.isAdmin)), ("shouldChangePassword", .bool(false)), ("storageLabel", .null),
+        pairs += [("clusterGroupId", .string(UUIDText.derived(Hex.decode(library) ?? []))),("isAdmin", .bool(p.isAdmin)), ("shouldChangePassword", .bool(false)), ("storageLabel", .null),
                   ("createdAt", .string(ImmichDate.string(millis: p.createdAt))), ("updatedAt", .string(ImmichDate.string(millis: p.updatedAt))),
                   ("deletedAt", .null), ("oauthId", .string("")), ("quotaSizeInBytes", .null), ("quotaUsageInBytes", .null),
                   ("status", .string("active")), ("license", .null)]
@@ -192,7 +193,7 @@ extension HearthAPI {
                     throw nodeErrorResponse(e)
                 }
             }
-            return json(userAdminJSON(person), status: .created)
+            return json(userAdminJSON(person, library: lib.node.libraryID), status: .created)
         },
         APIRoute(.post, "/api/auth/logout", "logout", tag: "Authentication", "End this session") { api, req, _ in
             let auth = try api.authenticate(req)
@@ -204,7 +205,8 @@ extension HearthAPI {
             return json(.object([("authStatus", .bool(true))]))
         },
         APIRoute(.get, "/api/users/me", "getMyUser", tag: "Users", "The person logged in") { api, req, _ in
-            json(userAdminJSON(try api.authenticate(req).person))
+            let auth = try api.authenticate(req)
+            return json(userAdminJSON(auth.person, library: auth.lib.node.libraryID))
         },
         APIRoute(.get, "/api/users/me/preferences", "getMyPreferences", tag: "Users", "The person's preferences (defaults)") { api, req, _ in
             _ = try api.authenticate(req)

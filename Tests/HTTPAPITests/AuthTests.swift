@@ -11,7 +11,7 @@ import Testing
     @Test func everyRouteButTheLoginPagesNeedsACredential() async throws {
         let f = try APIFixture(photos: 1, label: "noauth")
         let a = f.uuid(try f.assets()[0])
-        try await f.test(headers: [:]) { c in
+        try await f.test(headers: [:]) { c async throws in
             for r in HearthAPI.routes {
                 let uri = r.path.replacingOccurrences(of: "{id}", with: a)
                 let resp = try await c.execute(uri: uri, method: r.method, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}"))
@@ -32,7 +32,7 @@ import Testing
     @Test func loginSetsCookiesAndEveryCredentialKindWorks() async throws {
         let f = try APIFixture(photos: 1, label: "login")
         let a = f.uuid(try f.assets()[0])
-        let token: String = try await f.test(headers: [:]) { c in
+        let token: String = try await f.test(headers: [:]) { c async throws in
             let bad = try await c.send(.post, "/api/auth/login", json: #"{"email":"ann@example.com","password":"wrong password"}"#)
             expectImmichError(bad, 401, "incorrect email or password")
             expectImmichError(try await c.send(.post, "/api/auth/login", json: #"{"email":"nobody@example.com","password":"whatever it is"}"#), 401)
@@ -55,7 +55,7 @@ import Testing
             #expect(try await c.send(.post, "/api/auth/validateToken", json: "{}", headers: [.authorization: "Bearer \(token)"]).json?["authStatus"] == .bool(true))
             return token
         }
-        try await f.test(headers: [.authorization: "Bearer \(token)"]) { c in
+        try await f.test(headers: [.authorization: "Bearer \(token)"]) { c async throws in
             let out = try await c.send(.post, "/api/auth/logout", json: "{}")
             #expect(out.json?["successful"] == .bool(true))
             #expect(out.head.headerFields[values: .setCookie].contains { $0.hasPrefix("immich_access_token=;") && $0.contains("Max-Age=0") })
@@ -65,7 +65,7 @@ import Testing
 
     @Test func loginsAreRateLimitedPerAccount() async throws {
         let f = try APIFixture(photos: 0, label: "ratelimit")
-        try await f.test(headers: [:]) { c in
+        try await f.test(headers: [:]) { c async throws in
             var statuses: [Int] = []
             for _ in 0..<12 {
                 statuses.append(Int(try await c.send(.post, "/api/auth/login", json: #"{"email":"ann@example.com","password":"wrong password"}"#).head.status.code))
@@ -79,7 +79,7 @@ import Testing
     @Test func apiKeysCRUDAndUse() async throws {
         let f = try APIFixture(photos: 1, label: "keys")
         let a = f.uuid(try f.assets()[0])
-        let (secret, id): (String, String) = try await f.test { c in
+        let (secret, id): (String, String) = try await f.test { c async throws in
             expectImmichError(try await c.send(.post, "/api/api-keys", json: #"{"name":"cli"}"#), 400, "permissions")
             expectImmichError(try await c.send(.post, "/api/api-keys", json: #"{"name":"cli","permissions":[]}"#), 400)
             let made = try await c.send(.post, "/api/api-keys", json: #"{"name":"cli","permissions":["all"]}"#)
@@ -93,24 +93,24 @@ import Testing
             expectImmichError(try await c.get("/api/api-keys/00000000-0000-4000-8000-000000000000"), 404)
             return (secret, id)
         }
-        try await f.test(headers: [.init("x-api-key")!: secret]) { c in
+        try await f.test(headers: [.init("x-api-key")!: secret]) { c async throws in
             #expect(try await c.get("/api/assets/\(a)").head.status == .ok)
             #expect(try await c.get("/api/users/me").json?["email"] == .string("ann@example.com"))
         }
-        try await f.test(headers: [:]) { c in
+        try await f.test(headers: [:]) { c async throws in
             #expect(try await c.get("/api/assets/\(a)?apiKey=\(secret)").head.status == .ok)
         }
-        try await f.test { c in
+        try await f.test { c async throws in
             #expect(try await c.execute(uri: "/api/api-keys/\(id)", method: .delete).head.status == .noContent)
         }
-        try await f.test(headers: [.init("x-api-key")!: secret]) { c in
+        try await f.test(headers: [.init("x-api-key")!: secret]) { c async throws in
             expectImmichError(try await c.get("/api/assets/\(a)"), 401, "Invalid API key")
         }
     }
 
     @Test func adminSignUpOnlyWhileTheLibraryHasNoPerson() async throws {
         let f = try APIFixture(photos: 0, label: "signup", person: false)
-        try await f.test(headers: [:]) { c in
+        try await f.test(headers: [:]) { c async throws in
             #expect(try await c.get("/api/server/config").json?["isInitialized"] == .bool(false))
             expectImmichError(try await c.send(.post, "/api/auth/admin-sign-up", json: #"{"email":"bo@example.com","password":"p"}"#), 400, "name")
             let r = try await c.send(.post, "/api/auth/admin-sign-up", json: #"{"email":"bo@example.com","password":"a long enough password","name":"Bo"}"#)
