@@ -16,6 +16,9 @@ public struct HTTPServerOptions: Sendable {
     public var tlsKey: String?
     /// Written (atomically) with the port actually bound once the server listens.
     public var portFile: String?
+    /// When the API cannot be served (its port is taken), stop the node (true: the address was
+    /// asked for) or go on syncing without it, with a warning (false: the default address).
+    public var required = true
 
     public init(host: String = "127.0.0.1", port: Int = 2283, tlsCertificate: String? = nil, tlsKey: String? = nil, portFile: String? = nil) {
         (self.host, self.port, self.tlsCertificate, self.tlsKey, self.portFile) = (host, port, tlsCertificate, tlsKey, portFile)
@@ -36,6 +39,7 @@ public final class HTTPServer: DaemonCompanion, @unchecked Sendable {
     private let lock = NSLock()
     private var group: ServiceGroup?
     private var stopping = false
+    private var waiting: CheckedContinuation<Void, Never>?
 
     /// - Parameter logger: the access log and server events (by default `hearth.http`, through the
     ///   process's logging setup).
@@ -94,15 +98,28 @@ public final class HTTPServer: DaemonCompanion, @unchecked Sendable {
         }
         if already { return }
         do { try await group.run() } catch {
-            throw NodeError(.network, "the HTTP API on \(options.host):\(options.port) stopped: \(error)")
+            let failure = NodeError(.network, "the HTTP API on \(options.host):\(options.port) stopped: \(error)")
+            guard !options.required else { throw failure }
+            logger.warning("serving without the HTTP API (pass --http HOST:PORT to pick another address, or --http off)",
+                           metadata: ["reason": "\(failure.message)"])
+            await withCheckedContinuation { c in
+                let now = lock.withLock { () -> Bool in
+                    if stopping { return true }
+                    waiting = c
+                    return false
+                }
+                if now { c.resume() }
+            }
         }
     }
 
     public func shutdown() async {
-        let g = lock.withLock { () -> ServiceGroup? in
+        let (g, w) = lock.withLock { () -> (ServiceGroup?, CheckedContinuation<Void, Never>?) in
             stopping = true
-            return group
+            defer { waiting = nil }
+            return (group, waiting)
         }
+        w?.resume()
         await g?.triggerGracefulShutdown()
     }
 }

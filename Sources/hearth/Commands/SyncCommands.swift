@@ -27,8 +27,8 @@ struct Serve: AsyncParsableCommand {
     var portFile: String?
     @Option(help: "Another HOST:PORT peers should try for this node (a forwarded port, a DNS name); repeatable, at most 7.")
     var announce: [String] = []
-    @Option(help: "HOST:PORT of the Immich-compatible HTTP API (port 0 picks a free one), or `off`; 0.0.0.0 serves every interface.")
-    var http = "127.0.0.1:2283"
+    @Option(help: "HOST:PORT of the Immich-compatible HTTP API (default 127.0.0.1:2283, served unless that port is taken; port 0 picks a free one), or `off`; 0.0.0.0 serves every interface.")
+    var http: String?
     @Option(help: "Write the HTTP API's port actually bound to this file once it listens.")
     var httpPortFile: String?
     @Option(help: "PEM certificate chain: serve the HTTP API over HTTPS (with --tls-key).")
@@ -39,9 +39,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        if http != "off" {
+        if let http, http != "off" {
             do { _ = try HTTPServerOptions.parse(http) } catch { throw ValidationError("--http \(http): \(error) (or `off`)") }
-        } else if httpPortFile != nil || tlsCert != nil {
+        } else if http == "off", httpPortFile != nil || tlsCert != nil {
             throw ValidationError("--http-port-file and --tls-cert need the HTTP API: drop --http off")
         }
     }
@@ -57,9 +57,10 @@ struct Serve: AsyncParsableCommand {
         }
         var companion: HTTPServer?
         if http != "off" {
-            let (host, port) = try HTTPServerOptions.parse(http)
-            companion = try HTTPServer(options: HTTPServerOptions(host: host, port: port, tlsCertificate: tlsCert, tlsKey: tlsKey,
-                                                                  portFile: httpPortFile))
+            let (host, port) = try HTTPServerOptions.parse(http ?? "127.0.0.1:2283")
+            var options = HTTPServerOptions(host: host, port: port, tlsCertificate: tlsCert, tlsKey: tlsKey, portFile: httpPortFile)
+            options.required = http != nil
+            companion = try HTTPServer(options: options)
         }
         try await Daemon(home: home, logger: log).run(listen: ep, portFile: portFile, announce: extra, companion: companion)
     }
