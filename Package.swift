@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Hearth: a photo and video library with no central server.
 /// Module arrows point one way (see README "Architecture"):
-/// hearth → Node → {Transport, Media, Presentation, Jobs} → SyncEngine → {Catalog, ChunkStore, Wire, HearthCrypto}
+/// hearth → HTTPAPI → Node → {Transport, Media, Presentation, Jobs} → SyncEngine → {Catalog, ChunkStore, Wire, HearthCrypto}
+/// (HTTPAPI, the Immich-compatible HTTP server, sits on Node, Presentation and Catalog; nothing below it imports it.)
 /// (Presentation sits on SyncEngine, Catalog and Wire; Jobs on nothing of the project).
 let package = Package(
     name: "Hearth",
@@ -17,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         // SHA-1 of originals, the checksum Immich clients deduplicate by.
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
@@ -56,8 +62,21 @@ let package = Package(
             // The node-local access store (sessions, API keys): home/access.sqlite.
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // The Immich-compatible HTTP API every node serves.
+        .target(name: "HTTPAPI", dependencies: [
+            "Node", "Presentation", "Catalog", "ChunkStore", "HearthCrypto", "Media",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "hearth", dependencies: [
-            "CMalloc", "Node", "Presentation", "Catalog", "ChunkStore", "Media", "HearthCrypto",
+            "CMalloc", "Node", "HTTPAPI", "Presentation", "Catalog", "ChunkStore", "Media", "HearthCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -97,6 +116,12 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Presentation", "Jobs", "Catalog", "Media", "HearthCrypto"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
+        .testTarget(name: "HTTPAPITests", dependencies: [
+            "HTTPAPI", "Node", "Catalog", "HearthCrypto", "Presentation",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

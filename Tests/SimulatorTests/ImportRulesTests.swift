@@ -18,7 +18,8 @@ import Testing
         "Presentation": ["SyncEngine", "Catalog", "Wire", "HearthCrypto"],
         "Jobs": [],
         "Node": ["Transport", "Media", "Presentation", "Jobs", "SyncEngine", "Catalog", "ChunkStore", "Wire", "HearthCrypto"],
-        "hearth": ["CMalloc", "Node", "Presentation", "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "Wire",
+        "HTTPAPI": ["Node", "Presentation", "Media", "Catalog", "ChunkStore", "HearthCrypto"],
+        "hearth": ["CMalloc", "HTTPAPI", "Node", "Presentation", "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "Wire",
                    "HearthCrypto"],
     ]
 
@@ -34,6 +35,7 @@ import Testing
         "Presentation": [],
         "Jobs": ["Synchronization"],
         "Node": ["Logging", "Synchronization", "GRDB"],
+        "HTTPAPI": ["Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Prometheus", "Logging", "Synchronization"],
         "hearth": ["ArgumentParser"],
     ]
 
@@ -101,7 +103,7 @@ import Testing
             }
             #expect(!deps.contains("hearth"), "\(module) may import the executable")
         }
-        let above: Set<String> = ["SyncEngine", "Transport", "Media", "Presentation", "Jobs", "Node", "hearth"]
+        let above: Set<String> = ["SyncEngine", "Transport", "Media", "Presentation", "Jobs", "Node", "HTTPAPI", "hearth"]
         for low in ["Catalog", "ChunkStore", "Wire", "HearthCrypto"] {
             #expect(Self.project[low]!.isDisjoint(with: above), "\(low) may import a module above it")
         }
@@ -119,5 +121,6 @@ import Testing
         #expect(!Self.allowed("Wire").contains("Transport"))
         #expect(!Self.allowed("ChunkStore").contains("Node"))
         #expect(!Self.allowed("Presentation").contains("Node"), "the presentation layer does not reach into the library service")
+        #expect(!Self.allowed("Node").contains("HTTPAPI"), "nothing below the HTTP API knows about HTTP")
     }
 }

@@ -66,7 +66,10 @@ public final class Daemon: Sendable {
     /// Serves until SIGINT/SIGTERM. Writes the bound port to `portFile` (atomically) once listening.
     /// - Parameter announce: more addresses peers should try (a forwarded port, a DNS name), told
     ///   to every peer before the listening address itself.
-    public func run(listen: PeerEndpoint, portFile: String?, announce: [PeerEndpoint] = []) async throws {
+    /// - Parameter companion: work run beside the listener (the HTTP API), started once it listens and
+    ///   shut down gracefully first on SIGINT/SIGTERM; its failure stops the daemon with its error.
+    public func run(listen: PeerEndpoint, portFile: String?, announce: [PeerEndpoint] = [],
+                    companion: (any DaemonCompanion)? = nil) async throws {
         // Peers learn where to dial us from every session, inbound or outbound (SPEC "Listening").
         // The announced addresses, then the listening one when a peer could dial it as written.
         func addresses(_ ep: PeerEndpoint) -> [String] {
@@ -130,13 +133,37 @@ public final class Daemon: Sendable {
         jobs.every("dial peers", .seconds(2)) { [self] in self.dialPeers(dialContexts) }
         if backfillsChecksums { jobs.launch("backfill checksums") { [self] in await self.backfillChecksums() } }
         let work = Task { await jobs.run() }
+        let companionFailure = FirstError()
+        let besides = companion.map { c in
+            Task { [self] in
+                do { try await c.run(self) } catch {
+                    companionFailure.set(error)
+                    stop.continuation.yield(0)
+                }
+            }
+        }
         var it = stop.stream.makeAsyncIterator()
         let sig = await it.next() ?? SIGTERM
-        logger.notice("stopping", metadata: ["signal": "\(sig == SIGINT ? "SIGINT" : "SIGTERM")"])
+        logger.notice("stopping", metadata: ["signal": "\(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "companion failed")"])
+        if let companion, let besides {
+            await companion.shutdown()
+            await besides.value
+        }
         work.cancel()
         await server.stop()
         await work.value
         signals.forEach { $0.cancel() }
+        if let e = companionFailure.value { throw e }
+    }
+
+    /// Every served library with its stored bytes read through the daemon's shared chunk store.
+    public var servedLibraries: [LibraryObjects] {
+        libraries.map { LibraryObjects(node: $0.node, source: $0.chunks) }
+    }
+
+    /// Sync sessions open now, over every library (a device connected twice counts twice).
+    public var connectedPeerCount: Int {
+        state.withLock { $0.connected.values.reduce(0) { $0 + max(0, $1) } }
     }
 
     /// Gives assets imported before SHA-1s were recorded their SHA-1 (see
@@ -254,4 +281,12 @@ public final class Daemon: Sendable {
             break // recorded by the node
         }
     }
+}
+
+/// The first error a background task met, read after it ended.
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    func set(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
+    var value: (any Error)? { lock.withLock { error } }
 }

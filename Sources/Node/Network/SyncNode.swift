@@ -151,13 +151,20 @@ extension HearthNode {
     /// - Parameter progress: told how the current session's transfer stands, with the peer's address.
     public func syncOnce(peer: PeerEndpoint?, logger: Logger, extraChunks: [Hash256] = [],
                          progress: (@Sendable (String, SyncProgress) -> Void)? = nil) async throws -> [PeerSyncResult] {
+        try await syncOnce(peer: peer, logger: logger, extraChunks: extraChunks, progress: progress, chunkSource: nil)
+    }
+
+    /// `syncOnce` through `chunkSource` instead of the node's own chunk store (the daemon's shared one).
+    func syncOnce(peer: PeerEndpoint?, logger: Logger, extraChunks: [Hash256] = [],
+                  progress: (@Sendable (String, SyncProgress) -> Void)? = nil,
+                  chunkSource: (any SyncChunkSource & Sendable)?) async throws -> [PeerSyncResult] {
         let targets: [(device: String?, endpoints: [PeerEndpoint])] =
             peer.map { [(nil, [$0])] } ?? dialablePeers.map { ($0.device, $0.endpoints) }
         guard !targets.isEmpty else {
             throw NodeError(.invalidArgument, "this node knows no peer yet: pass --peer HOST:PORT (or `hearth join` a library first)")
         }
         let catalog: any SyncCatalog & Sendable = extraChunks.isEmpty ? self.catalog : WantingCatalog(base: self.catalog, extra: extraChunks)
-        var ctx = try syncContext(chunks: try chunks, catalog: catalog, logger: logger)
+        var ctx = try syncContext(chunks: try chunkSource ?? chunks, catalog: catalog, logger: logger)
         var results: [PeerSyncResult] = []
         for t in targets {
             var r = PeerSyncResult(address: t.endpoints[0].description, device: t.device)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import HTTPAPI
 import Node
 import Wire
 import Presentation
@@ -26,9 +27,26 @@ struct Serve: AsyncParsableCommand {
     var portFile: String?
     @Option(help: "Another HOST:PORT peers should try for this node (a forwarded port, a DNS name); repeatable, at most 7.")
     var announce: [String] = []
+    @Option(help: "HOST:PORT of the Immich-compatible HTTP API (default 127.0.0.1:2283, served unless that port is taken; port 0 picks a free one), or `off`; 0.0.0.0 serves every interface.")
+    var http: String?
+    @Option(help: "Write the HTTP API's port actually bound to this file once it listens.")
+    var httpPortFile: String?
+    @Option(help: "PEM certificate chain: serve the HTTP API over HTTPS (with --tls-key).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
     @Flag(help: "Log every session step.") var verbose = false
     @Flag(help: "Write nothing a release-6847644 peer cannot read: no SHA-1 backfill at start (`hearth verify --repair` does it later).")
     var forOlderPeers = false
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if let http, http != "off" {
+            do { _ = try HTTPServerOptions.parse(http) } catch { throw ValidationError("--http \(http): \(error) (or `off`)") }
+        } else if http == "off", httpPortFile != nil || tlsCert != nil {
+            throw ValidationError("--http-port-file and --tls-cert need the HTTP API: drop --http off")
+        }
+    }
 
     func run() async throws {
         let log = HearthLogging.logger("hearth.serve", verbose: verbose, daemon: true)
@@ -39,7 +57,14 @@ struct Serve: AsyncParsableCommand {
         let extra = try announce.map { a in
             do { return try PeerEndpoint(parsing: a) } catch { throw ValidationError("--announce \(a): \(error)") }
         }
-        try await Daemon(home: home, logger: log, backfillsChecksums: !forOlderPeers).run(listen: ep, portFile: portFile, announce: extra)
+        var companion: HTTPServer?
+        if http != "off" {
+            let (host, port) = try HTTPServerOptions.parse(http ?? "127.0.0.1:2283")
+            var options = HTTPServerOptions(host: host, port: port, tlsCertificate: tlsCert, tlsKey: tlsKey, portFile: httpPortFile)
+            options.required = http != nil
+            companion = try HTTPServer(options: options)
+        }
+        try await Daemon(home: home, logger: log, backfillsChecksums: !forOlderPeers).run(listen: ep, portFile: portFile, announce: extra, companion: companion)
     }
 }
 
