@@ -15,6 +15,8 @@ import Presentation
 public final class HearthAPI: Sendable {
     public let libraries: [LibraryObjects]
     public let metrics: APIMetrics
+    /// The sync stream's checkpoints per session (`SyncCheckpoints`).
+    let syncCheckpoints = SyncCheckpoints()
     let logger: Logger
     let defaultIndex: Int
 
@@ -103,7 +105,7 @@ public struct APIRoute: Sendable {
 
 extension HearthAPI {
     /// Every route this server registers.
-    public static let routes: [APIRoute] = serverRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + [
+    public static let routes: [APIRoute] = serverRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + syncRoutes + [
         APIRoute(.get, "/api/spec.json", "getSpec", tag: "Server", "This server's OpenAPI document") { _, _, _ in
             json(OpenAPIDocument.make(HearthAPI.routes))
         },

@@ -13,6 +13,7 @@ import Testing
         "v2-release-6847644",
         "v3-deferred-change",
         "v4-thumbhash",
+        "v7-sync-feed",
     ]
 
     @Test func migrationNamesArePinned() {
