@@ -1,6 +1,6 @@
 # Hearth: `make demo` sets up and shows a node working; `make test` runs the whole suite.
 SWIFT ?= swift
-APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography
+APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps client-deps build release demo test bench clean previous-release
@@ -49,7 +49,7 @@ previous-release:
 ## Every test: unit, property, corpus (when ../shared/corpus exists) and end-to-end through the binary.
 # Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites
 # (the sans-IO sync and handshake machines among them); the in-process network suites (async,
-# real sockets, handshake timeouts); then the end-to-end suites, which block test threads while
+# real sockets, handshake timeouts) and the HTTP API's routes; then the end-to-end suites, which block test threads while
 # real `hearth` processes run. The end-to-end suites include sync with a node running the
 # previous release (HEARTH_PREVIOUS_RELEASE). Before them, the batch vectors are checked by an
 # implementation written from SPEC.md alone (protocol/vectors/check_batches.py).
@@ -60,6 +60,7 @@ test: deps
 	python3 protocol/vectors/check_batches.py
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
 	$(SWIFT) test --skip-build --filter 'TransportTests'
+	$(SWIFT) test --skip-build --filter 'HTTPAPITests'
 	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
 	@$(MAKE) -s client-deps
 	protocol/client/e2e.sh

@@ -62,6 +62,7 @@ let package = Package(
         .target(name: "HTTPAPI", dependencies: [
             "Node", "Presentation", "Catalog", "ChunkStore", "HearthCrypto", "Media",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -72,8 +72,12 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension HTTPField.Name {
-    static let correlationID = HTTPField.Name("X-Correlation-ID")!
+extension HTTPFields {
+    /// The `X-Correlation-ID` header.
+    var correlationID: String? {
+        get { self[.init("X-Correlation-ID")!] }
+        set { self[.init("X-Correlation-ID")!] = newValue }
+    }
 }
 
 /// A short random id naming one request in logs, error bodies and the `X-Correlation-ID` header.
@@ -104,7 +108,7 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             response = Self.errorResponse(e, correlationID: cid)
         }
-        response.headers[.correlationID] = cid
+        response.headers.correlationID = cid
         let route = context.endpointPath ?? "unknown"
         let elapsed = ContinuousClock.now - start
         metrics.record(route: route, method: request.method.rawValue, status: Int(response.status.code), elapsed: elapsed,
@@ -119,7 +123,7 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func errorResponse(_ e: APIError, correlationID: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        headers[.correlationID] = correlationID
+        headers.correlationID = correlationID
         let body = ByteBuffer(string: e.body(correlationID: correlationID).serialized())
         headers[.contentLength] = String(body.readableBytes)
         return Response(status: e.status, headers: headers, body: .init(byteBuffer: body))

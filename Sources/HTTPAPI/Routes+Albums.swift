@@ -52,16 +52,23 @@ extension HearthAPI {
             } else {
                 error = "not_found"
             }
-            results.append(.object([("id", .string(uuid)), ("success", .bool(error == nil))] + (error.map { [("error", JSON.string($0))] } ?? [])))
+            results.append(bulkResult(uuid, error))
         }
         try commitChunked(lib.node, edits)
         return .array(results)
     }
 
+    /// Immich's `BulkIdResponseDto`: `{id, success, error?}`.
+    static func bulkResult(_ id: String, _ error: String?) -> JSON {
+        var pairs: [(String, JSON)] = [("id", .string(id)), ("success", .bool(error == nil))]
+        if let error { pairs.append(("error", .string(error))) }
+        return .object(pairs)
+    }
+
     static let albumRoutes: [APIRoute] = [
         APIRoute(.get, "/api/albums", "getAllAlbums", tag: "Albums", "Every album (or those holding assetId)") { api, req, _ in
             let lib = api.library(for: req)
-            let assetID = req.uri.queryParameters.get("assetId").map(String.init)
+            let assetID: String? = req.uri.queryParameters.get("assetId")
             if let assetID, UUIDText.parse(assetID) == nil { throw APIError.badRequest("assetId must be a UUID") }
             if let s = req.uri.queryParameters.get("shared"), s != "true", s != "false" { throw APIError.badRequest("shared must be a boolean value") }
             let shared = req.uri.queryParameters.get("shared") == "true"

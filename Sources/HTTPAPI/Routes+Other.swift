@@ -31,7 +31,7 @@ extension HearthAPI {
                     if adding == tagged.contains(id) || !seen.insert(id).inserted { error = adding ? "duplicate" : "not_found" }
                     else { edits.append(adding ? .addTag(id, tag) : .removeTag(id, tag)) }
                 } else { error = "not_found" }
-                return .object([("id", .string(u)), ("success", .bool(error == nil))] + (error.map { [("error", JSON.string($0))] } ?? []))
+                return bulkResult(u, error)
             }
             try commitChunked(lib.node, edits)
             return .array(results)

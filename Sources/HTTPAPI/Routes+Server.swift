@@ -68,7 +68,7 @@ extension HearthAPI {
         },
         APIRoute(.get, "/api/server/media-types", "getSupportedMediaTypes", tag: "Server", "File types this server imports") { _, _, _ in
             let formats = MediaFormat.allCases.filter { $0 != .unknown }
-            let ext = { (t: MediaType) in formats.filter { $0.type == t }.map { JSON.string("." + $0.rawValue) } }
+            let ext = { (t: Media.MediaType) in formats.filter { $0.type == t }.map { JSON.string("." + $0.rawValue) } }
             return json(.object([("image", .array(ext(.image) + [.string(".jpg"), .string(".tif")])), ("video", .array(ext(.video))),
                                  ("sidecar", .array([.string(".xmp")]))]))
         },

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import HTTPAPI
+import Node
 import Hummingbird
 import HummingbirdTesting
 import Presentation

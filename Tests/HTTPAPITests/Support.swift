@@ -71,7 +71,7 @@ func expectImmichError(_ r: TestResponse, _ status: Int, _ messagePart: String? 
     #expect(j?["statusCode"] == .int(Int64(status)), "body \(r.text)", sourceLocation: sourceLocation)
     #expect(j?["error"] == .string(APIError.errorName(status)) && j?["message"]?.stringValue?.isEmpty == false, "body \(r.text)", sourceLocation: sourceLocation)
     let cid = j?["correlationId"]
-    #expect(cid != nil && cid == r.head.headerFields[HTTPField.Name("X-Correlation-ID")!].map(JSON.string),
+    #expect(cid != nil && cid == r.head.headerFields[.init("X-Correlation-ID")!].map(JSON.string),
             "correlation id in body and header: \(r.text)", sourceLocation: sourceLocation)
     if let messagePart {
         if case .string(let m)? = j?["message"] {
