@@ -3,15 +3,16 @@ import Foundation
 import HearthCrypto
 
 /// An asset's id as Immich clients see it: a UUID string. Hearth's asset id is the 32-byte
-/// BLAKE2b-256 of the original; its UUID is the first 16 bytes with the version (8, "custom")
-/// and RFC 4122 variant bits set, so the first 6 bytes are unaltered and the catalog's id-prefix
+/// BLAKE2b-256 of the original; its UUID is the first 16 bytes with the version and RFC 4122
+/// variant bits set (version 4: Immich's clients, immichpy among them, refuse any other
+/// version, and a hash's bits are as random as a random UUID's), so the first 6 bytes are unaltered and the catalog's id-prefix
 /// lookup finds the asset back (`resolve`), whose remaining bytes are then checked.
 public struct AssetUUID: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(_ id: Hash256) {
         var b = Array(id.bytes.prefix(16))
-        b[6] = (b[6] & 0x0F) | 0x80
+        b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
         bytes = b
     }
@@ -61,11 +62,11 @@ enum UUIDText {
         return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
     }
 
-    /// A stable UUID (version 8) for something named by a longer id (a device, a library).
+    /// A stable UUID (version 4 bits, as `AssetUUID`) for something named by a longer id (a device, a library).
     static func derived(_ bytes: [UInt8]) -> String {
         var b = Array(bytes.prefix(16))
         while b.count < 16 { b.append(0) }
-        b[6] = (b[6] & 0x0F) | 0x80
+        b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
         return format(b)
     }

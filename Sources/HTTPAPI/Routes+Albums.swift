@@ -91,7 +91,7 @@ extension HearthAPI {
             }
             let created: Album = try await blocking {
                 let assets = try ids.map { try asset($0, in: lib).id }
-                let id = AlbumID(bytes: secureRandomBytes(16))!
+                let id = AlbumID.random()
                 var first: [Edit] = [.createAlbum(id, name: name)]
                 if let description, !description.isEmpty { first.append(.describeAlbum(id, description)) }
                 try lib.node.commit(first)

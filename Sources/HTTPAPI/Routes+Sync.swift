@@ -61,13 +61,14 @@ extension HearthAPI {
             }
             let reset = try body.bool("reset") ?? false
             if reset { api.syncCheckpoints.delete(session, types: nil) }
+            let high = try await blocking { try lib.node.catalog.feedHighWater() }
             let streamer = SyncStreamer(catalog: lib.node.catalog, me: lib.node.catalog.device,
-                                        acks: api.syncCheckpoints.acks(session),
-                                        high: try await blocking { try lib.node.catalog.feedHighWater() })
+                                        acks: api.syncCheckpoints.acks(session), high: high)
+            let requested = types
             var h = HTTPFields()
             h[.contentType] = "application/jsonlines+json"
             return Response(status: .ok, headers: h, body: ResponseBody { writer in
-                try await streamer.run(types: types, reset: reset) { try await writer.write($0) }
+                try await streamer.run(types: requested, reset: reset) { try await writer.write($0) }
                 try await writer.finish(nil)
             })
         },
@@ -205,15 +206,16 @@ struct SyncStreamer: Sendable {
         var after = acks[entity]?.seq ?? 0
         let high = high
         while after < high {
+            let from = after
             let (text, last, more) = try await HearthAPI.blocking { () -> (String, Int64, Bool) in
-                let rows = try fetch(after)
+                let rows = try fetch(from)
                 var out = ""
-                var last = after
+                var last = from
                 for (seq, data) in rows where seq <= high {
                     out += SyncDTO.line(entity, data, ack: SyncAck.make(entity, seq))
                     last = seq
                 }
-                return (out, last, rows.count == HearthAPI.syncPageSize && last < high && last > after)
+                return (out, last, rows.count == HearthAPI.syncPageSize && last < high && last > from)
             }
             if !text.isEmpty { try await emit(ByteBuffer(string: text)) }
             after = last

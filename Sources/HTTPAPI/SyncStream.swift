@@ -172,9 +172,9 @@ enum SyncDTO {
 
     /// `0:00:05.000000`, as Immich 1.x and 2.x wrote a video's duration.
     static func durationText(_ s: Double) -> String {
-        let micros = Int64((s * 1_000_000).rounded())
+        let micros = Int(min((s * 1_000_000).rounded(), 1e15))
         let h = micros / 3_600_000_000, m = micros / 60_000_000 % 60, sec = micros / 1_000_000 % 60, us = micros % 1_000_000
-        return "\(h):" + String(format: "%02d:%02d.%06d", m, sec, us)
+        return "\(h):" + String(format: "%02ld:%02ld.%06ld", m, sec, us)
     }
 
     /// `SyncAssetExifV1`.

@@ -85,7 +85,7 @@ import Testing
 enum AssetUUIDText {
     static func make(_ id: [UInt8]) -> String {
         var b = Array(id.prefix(16))
-        b[6] = (b[6] & 0x0F) | 0x80
+        b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
         let h = Hex.encode(b)
         let c = Array(h)
