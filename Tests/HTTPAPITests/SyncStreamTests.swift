@@ -124,6 +124,7 @@ import Testing
             // Edit one, trash one, purge one, add one to the album and take one out.
             #expect(try await c.send(.put, "/api/assets/\(uuids[10])", json: #"{"isFavorite":true}"#).head.status == .ok)
             #expect(try await c.send(.delete, "/api/assets", json: #"{"ids":["\#(uuids[11])"]}"#).head.status == .noContent)
+            try f.node.commit([.trash(all[12].id)])
             try f.node.commit([.purge(all[12].id)])
             #expect(try await c.send(.put, "/api/albums/\(album)/assets", json: #"{"ids":["\#(uuids[13])"]}"#).head.status == .ok)
             #expect(try await c.send(.delete, "/api/albums/\(album)/assets", json: #"{"ids":["\#(uuids[1])"]}"#).head.status == .ok)
@@ -218,8 +219,9 @@ import Testing
         let f = try APIFixture(photos: 2, label: "sync-models")
         try Self.generate(f, count: 40, video: 7)
         let all = try f.assets(.all)
-        try f.node.commit([.trash(all[3].id), .setField(all[4].id, .archived, .bool(true)), .purge(all[5].id),
+        try f.node.commit([.trash(all[3].id), .setField(all[4].id, .archived, .bool(true)), .trash(all[5].id),
                            .setField(all[6].id, .rating, .int(4)), .setField(all[6].id, .description, .text("a \"quoted\" note\n"))])
+        try f.node.commit([.purge(all[5].id)])
         let dir = f.dir.appendingPathComponent("streams")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let files: [String] = try await f.test { c in
