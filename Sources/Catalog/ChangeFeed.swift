@@ -3,8 +3,8 @@ import GRDB
 import HearthCrypto
 
 /// The node-local change feed: every change this node applies to an asset row (import, any
-/// field, trash and restore, purge), an album row (create, rename, describe, cover, delete) or an
-/// album's membership (asset added or removed) takes the next number of one strictly increasing
+/// field, trash and restore, purge), an album row (create, rename, describe, cover, delete), an
+/// album's membership (asset added or removed) or a person (any field, removal) takes the next number of one strictly increasing
 /// sequence, stored beside the row (`update_seq`, set by `Applier` whether the change came from a
 /// local commit or a peer's batch). Purged assets and deleted albums keep their rows (`state = 9`,
 /// `deleted = 1`) and a membership keeps its `album_asset_feed` row after the asset leaves
@@ -17,8 +17,14 @@ public enum ChangeFeed {
     /// The highest number given so far (0 for none): every table's numbers are indexed.
     static let maxSeqSQL = """
         SELECT MAX(m) FROM (SELECT MAX(update_seq) AS m FROM asset UNION ALL SELECT MAX(update_seq) FROM album
-        UNION ALL SELECT MAX(update_seq) FROM album_asset_feed)
+        UNION ALL SELECT MAX(update_seq) FROM album_asset_feed UNION ALL SELECT MAX(update_seq) FROM person)
         """
+}
+
+/// One person as the feed last changed it (`person.deleted` says they were removed).
+public struct FeedPerson: Sendable {
+    public let seq: Int64
+    public let person: Person
 }
 
 /// One asset as the feed last changed it; `asset.purged` says it was purged.
@@ -52,6 +58,26 @@ extension Catalog {
     /// The highest feed number given so far (0 when nothing was numbered).
     public func feedHighWater() throws -> Int64 {
         try guarded { try db.read { db in try Int64.fetchOne(db, sql: ChangeFeed.maxSeqSQL) ?? 0 } }
+    }
+
+    /// People changed after `seq`, at most `limit`, in feed order: removed ones (`deleted: true`) or
+    /// the others. A person no change has named yet is not listed as existing.
+    public func feedPeople(after seq: Int64, limit: Int, deleted: Bool) throws -> [FeedPerson] {
+        precondition(limit >= 0)
+        let wanted = try guarded {
+            try db.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, update_seq FROM person WHERE update_seq > ? AND \(deleted ? "deleted = 1" : "deleted = 0 AND name IS NOT NULL")
+                    ORDER BY update_seq LIMIT ?
+                    """, arguments: [seq, limit]).compactMap { r -> (PersonID, Int64)? in
+                    guard let id = PersonID(bytes: [UInt8](r[0] as Data)) else { return nil }
+                    return (id, r[1])
+                }
+            }
+        }
+        return try wanted.compactMap { id, s in
+            try person(id, includingRemoved: true).map { FeedPerson(seq: s, person: $0) }
+        }
     }
 
     /// Assets changed after `seq`, at most `limit`, in feed order: purged ones (`purged: true`)

@@ -32,6 +32,7 @@ enum CatalogMigrations {
         ("v2-release-6847644", v2Initial),
         ("v3-deferred-change", v3DeferredChange),
         ("v4-thumbhash", v4Thumbhash),
+        ("v5-people", v5People),
         ("v7-sync-feed", v7SyncFeed),
     ]
 
@@ -185,13 +186,36 @@ enum CatalogMigrations {
         try db.execute(sql: "ALTER TABLE asset ADD COLUMN f_30 TEXT")
     }
 
-    /// The node-local change feed (`ChangeFeed`): every asset row, album row and album membership
-    /// carries `update_seq`, this node's strictly increasing number for the last change it applied
+    /// Schema 5: people (catalog format level 3). `person` is the materialized state of the
+    /// person registers (`person_reg`, one last-writer-wins register per person and field:
+    /// 1 name, 2 email, 3 isAdmin, 4 avatarColor, 5 passwordHash, 6 createdAt, 7 deleted);
+    /// `email_key` is the email lowercased, for lookups. `device_person` is the register that
+    /// says which person a device belongs to. Asset fields 31 `owner` (a person's UUID) and
+    /// 32 `sha1` (base64 SHA-1 of the original), with an index for dedup lookups by SHA-1.
+    static func v5People(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE person(id BLOB PRIMARY KEY, name TEXT, email TEXT, email_key TEXT,
+                is_admin INTEGER NOT NULL DEFAULT 0, avatar_color TEXT, password_hash TEXT, created_at INTEGER,
+                updated_at INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+            CREATE INDEX person_email ON person(email_key);
+            CREATE TABLE person_reg(person BLOB NOT NULL, field INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                PRIMARY KEY(person, field)) WITHOUT ROWID;
+            CREATE TABLE device_person(device BLOB PRIMARY KEY, person BLOB, hlc INTEGER NOT NULL,
+                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+            ALTER TABLE asset ADD COLUMN f_31 TEXT;
+            ALTER TABLE asset ADD COLUMN f_32 TEXT;
+            CREATE INDEX asset_sha1 ON asset(f_32) WHERE f_32 IS NOT NULL;
+            """)
+    }
+
+    /// The node-local change feed (`ChangeFeed`): every asset row, album row, album membership
+    /// and person carries `update_seq`, this node's strictly increasing number for the last change it applied
     /// there (local commit or peer batch alike). A membership's rows live in `album_asset_feed`, kept
     /// after the asset leaves the album (`present = 0`) so a removal has a number too; purged assets
     /// (`state = 9`) and deleted albums keep their rows, so the feed needs no other tombstone.
     /// Rows already in the catalog are numbered here, assets first (by rowid), then albums, then
-    /// memberships, so a first full sync after the upgrade sees them all.
+    /// memberships, then people, so a first full sync after the upgrade sees them all.
     static func v7SyncFeed(_ db: Database) throws {
         try db.execute(sql: """
             ALTER TABLE asset ADD COLUMN update_seq INTEGER;
@@ -208,6 +232,11 @@ enum CatalogMigrations {
                     + (SELECT COALESCE(MAX(rowid), 0) FROM asset) + ROW_NUMBER() OVER (ORDER BY album, asset)
                 FROM (SELECT DISTINCT album, asset FROM album_item);
             CREATE INDEX album_asset_feed_seq ON album_asset_feed(update_seq);
+            ALTER TABLE person ADD COLUMN update_seq INTEGER;
+            UPDATE person SET update_seq = (SELECT COALESCE(MAX(update_seq), 0) FROM album_asset_feed)
+                + (SELECT COALESCE(MAX(update_seq), 0) FROM album) + (SELECT COALESCE(MAX(rowid), 0) FROM asset)
+                + (SELECT COUNT(*) FROM person p WHERE p.id <= person.id);
+            CREATE INDEX person_update_seq ON person(update_seq);
             """)
     }
 }

@@ -15,8 +15,8 @@ import Presentation
 public final class HearthAPI: Sendable {
     public let libraries: [LibraryObjects]
     public let metrics: APIMetrics
-    /// The sync stream's checkpoints per session (`SyncCheckpoints`).
-    let syncCheckpoints = SyncCheckpoints()
+    /// This node's sessions, API keys and sync checkpoints.
+    public let access: AccessStore
     let logger: Logger
     let defaultIndex: Int
 
@@ -32,9 +32,12 @@ public final class HearthAPI: Sendable {
     static let smallBody = 64 << 10
     static let bulkBody = 1 << 20
 
-    public init(libraries: [LibraryObjects], peerCount: @escaping @Sendable () -> Int = { 0 }, logger: Logger) throws {
+    /// `access` defaults to the node's own store (`access.sqlite` in the first library's home).
+    public init(libraries: [LibraryObjects], access: AccessStore? = nil, peerCount: @escaping @Sendable () -> Int = { 0 },
+                logger: Logger) throws {
         guard let first = libraries.first else { throw NodeError(.notFound, "no library to serve") }
         self.libraries = libraries
+        self.access = try access ?? AccessStore.open(home: first.node.home)
         self.metrics = APIMetrics(peerCount: peerCount)
         self.logger = logger
         let wanted = first.node.config.defaultLibrary

@@ -12,8 +12,9 @@ import Presentation
 /// checkpoints mean something on this node only: a client that moves to another node syncs
 /// from nothing there (its session is another one anyway).
 ///
-/// What each type carries today: users are the library's devices (`UserV1` per member,
-/// `AuthUserV1`/`V2` this node's own device) until the catalog has people; assets, EXIF, albums,
+/// Checkpoints are kept per session in the node's `AccessStore` (and go with the session).
+/// What each type carries today: the library's people (`UserV1`, `UserDeleteV1`; `AuthUserV1`/`V2`
+/// the session's person), assets (owner: the asset's person, else the session's), EXIF, albums,
 /// album owners (`AlbumUserV1`, role `owner`: the client shows only albums with one) and album
 /// membership from the change feed. Every other type 3.3.5 accepts emits nothing.
 extension HearthAPI {
@@ -22,10 +23,13 @@ extension HearthAPI {
     /// Acks one `POST /api/sync/ack` may carry.
     static let maxAcks = 1000
 
-    /// The request's session token. An API key is refused (403, as Immich: sync checkpoints
-    /// belong to a session); no token is a 401.
-    static func syncSession(_ req: Request) throws -> String {
-        if req.headers[.init("x-api-key")!] != nil || req.uri.queryParameters.get("apiKey") != nil {
+    /// The request's session (`Authorization: Bearer`, `x-immich-user-token` or the
+    /// `immich_access_token` cookie) and its library. An API key is refused (403, as Immich: sync
+    /// checkpoints belong to a session); no token, or one this node does not know, is a 401.
+    func syncSession(_ req: Request) throws -> (Session, LibraryObjects) {
+        let key = req.headers[.init("x-api-key")!] ?? req.uri.queryParameters.get("apiKey").map { String($0) }
+        if let key {
+            guard key.utf8.count <= 512, try access.apiKey(secret: key) != nil else { throw APIError(.unauthorized, "Invalid API key") }
             throw APIError(.forbidden, "Sync endpoints cannot be used with API keys")
         }
         var token: String?
@@ -40,15 +44,28 @@ extension HearthAPI {
             }
         }
         guard let token, !token.isEmpty else { throw APIError(.unauthorized, "Authentication required") }
-        guard token.utf8.count <= 512 else { throw APIError(.unauthorized, "Invalid user token") }
-        return token
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        guard token.utf8.count <= 512, let session = try access.session(token: token, now: now),
+              let lib = libraries.first(where: { $0.node.libraryID == session.library }) else {
+            throw APIError(.unauthorized, "Invalid user token")
+        }
+        return (session, lib)
+    }
+
+    /// The session's checkpoints by entity type; a stored ack this server cannot read is left out
+    /// (the type then streams from the start).
+    func syncAcks(_ session: Session) throws -> [String: SyncAck] {
+        var out: [String: SyncAck] = [:]
+        for (type, text) in try access.syncAcks(session: session.id) {
+            if let a = try? SyncAck.parse(text), a.type == type { out[type] = a }
+        }
+        return out
     }
 
     static let syncRoutes: [APIRoute] = [
         APIRoute(.post, "/api/sync/stream", "getSyncStream", tag: "Sync",
                  "Changes since the session's checkpoints, as JSON lines (application/jsonlines+json)") { api, req, _ in
-            let session = try syncSession(req)
-            let lib = api.library(for: req)
+            let (session, lib) = try await blocking { try api.syncSession(req) }
             let body = try await JSONBody.read(req, limit: smallBody)
             guard case .array(let items)? = body.raw("types") else { throw APIError.badRequest("types must be an array") }
             var types = Set<String>()
@@ -60,10 +77,11 @@ extension HearthAPI {
                 types.insert(t)
             }
             let reset = try body.bool("reset") ?? false
-            if reset { api.syncCheckpoints.delete(session, types: nil) }
-            let high = try await blocking { try lib.node.catalog.feedHighWater() }
-            let streamer = SyncStreamer(catalog: lib.node.catalog, me: lib.node.catalog.device,
-                                        acks: api.syncCheckpoints.acks(session), high: high)
+            let (acks, high) = try await blocking {
+                if reset { try api.access.deleteSyncAcks(session: session.id) }
+                return (try api.syncAcks(session), try lib.node.catalog.feedHighWater())
+            }
+            let streamer = SyncStreamer(catalog: lib.node.catalog, person: session.person, acks: acks, high: high)
             let requested = types
             var h = HTTPFields()
             h[.contentType] = "application/jsonlines+json"
@@ -73,7 +91,7 @@ extension HearthAPI {
             })
         },
         APIRoute(.post, "/api/sync/ack", "sendSyncAck", tag: "Sync", "Store the session's checkpoints") { api, req, _ in
-            let session = try syncSession(req)
+            let (session, _) = try await blocking { try api.syncSession(req) }
             let body = try await JSONBody.read(req, limit: smallBody)
             guard case .array(let items)? = body.raw("acks") else { throw APIError.badRequest("acks must be an array") }
             guard items.count <= maxAcks else { throw APIError.badRequest("acks must contain at most \(maxAcks) elements") }
@@ -81,16 +99,24 @@ extension HearthAPI {
                 guard case .string(let s) = item else { throw APIError.badRequest("each value in acks must be a string") }
                 return try SyncAck.parse(s)
             }
-            api.syncCheckpoints.set(session, acks)
+            // In order: a SyncResetV1 ack clears the checkpoints, the acks after it are kept.
+            try await blocking {
+                for a in acks {
+                    if a.type == "SyncResetV1" { try api.access.deleteSyncAcks(session: session.id) }
+                    else { try api.access.setSyncAck(session: session.id, type: a.type, ack: a.text) }
+                }
+            }
             return noContent()
         },
         APIRoute(.get, "/api/sync/ack", "getSyncAck", tag: "Sync", "The session's checkpoints") { api, req, _ in
-            let session = try syncSession(req)
-            let acks = api.syncCheckpoints.acks(session).values.sorted { $0.type < $1.type }
+            let acks = try await blocking { () -> [SyncAck] in
+                let (session, _) = try api.syncSession(req)
+                return try api.syncAcks(session).values.sorted { $0.type < $1.type }
+            }
             return json(.array(acks.map { .object([("type", .string($0.type)), ("ack", .string($0.text))]) }))
         },
         APIRoute(.delete, "/api/sync/ack", "deleteSyncAck", tag: "Sync", "Forget the session's checkpoints (of the named types)") { api, req, _ in
-            let session = try syncSession(req)
+            let (session, _) = try await blocking { try api.syncSession(req) }
             var r = req
             let raw = try await r.collectBody(upTo: smallBody)
             var types: [String]? = nil
@@ -108,7 +134,8 @@ extension HearthAPI {
                 default: throw APIError.badRequest("types must be an array")
                 }
             }
-            api.syncCheckpoints.delete(session, types: types)
+            let forget = types
+            try await blocking { try api.access.deleteSyncAcks(session: session.id, types: forget) }
             return noContent()
         },
     ]
@@ -119,7 +146,8 @@ extension HearthAPI {
 /// began (`high`) wait for the next stream, so a stream always ends.
 struct SyncStreamer: Sendable {
     let catalog: Catalog
-    let me: DeviceID
+    /// The session's person: the owner shown for an asset or album the catalog names none for.
+    let person: PersonID
     let acks: [String: SyncAck]
     let high: Int64
 
@@ -141,18 +169,32 @@ struct SyncStreamer: Sendable {
         let page = HearthAPI.syncPageSize
         switch type {
         case "AuthUsersV1", "AuthUsersV2":
-            try await users(type == "AuthUsersV1" ? "AuthUserV1" : "AuthUserV2", auth: true, done: &done, emit: emit)
+            let me = person
+            try await pages(type == "AuthUsersV1" ? "AuthUserV1" : "AuthUserV2", done: &done, emit: emit) { after in
+                try catalog.feedPeople(after: after, limit: page, deleted: false).map {
+                    ($0.seq, $0.person.id == me ? SyncDTO.user($0.person, auth: true) : nil)
+                }
+            }
         case "UsersV1":
-            try await users("UserV1", auth: false, done: &done, emit: emit)
+            try await pages("UserDeleteV1", done: &done, emit: emit) { after in
+                try catalog.feedPeople(after: after, limit: page, deleted: true).map {
+                    ($0.seq, .object([("userId", .string($0.person.id.uuid))]))
+                }
+            }
+            try await pages("UserV1", done: &done, emit: emit) { after in
+                try catalog.feedPeople(after: after, limit: page, deleted: false).map { ($0.seq, SyncDTO.user($0.person, auth: false)) }
+            }
         case "AssetsV1", "AssetsV2":
             try await pages("AssetDeleteV1", done: &done, emit: emit) { after in
                 try catalog.feedAssets(after: after, limit: page, purged: true).map {
                     ($0.seq, .object([("assetId", .string(AssetUUID($0.asset.id).description))]))
                 }
             }
-            let v2 = type == "AssetsV2"
+            let v2 = type == "AssetsV2", me = person
             try await pages(v2 ? "AssetV2" : "AssetV1", done: &done, emit: emit) { after in
-                try catalog.feedAssets(after: after, limit: page, purged: false).map { ($0.seq, SyncDTO.asset($0.asset, v2: v2)) }
+                try catalog.feedAssets(after: after, limit: page, purged: false).map {
+                    ($0.seq, SyncDTO.asset($0.asset, owner: $0.asset.owner ?? me, v2: v2))
+                }
             }
         case "AssetExifsV1":
             try await pages("AssetExifV1", done: &done, emit: emit) { after in
@@ -164,22 +206,22 @@ struct SyncStreamer: Sendable {
                     ($0.seq, .object([("albumId", .string($0.id.uuid))]))
                 }
             }
-            let v2 = type == "AlbumsV2", me = me
+            let v2 = type == "AlbumsV2", owners = AlbumOwners(catalog: catalog, fallback: person)
             try await pages(v2 ? "AlbumV2" : "AlbumV1", done: &done, emit: emit) { after in
                 try catalog.feedAlbums(after: after, limit: page, deleted: false).map {
-                    ($0.seq, SyncDTO.album($0, owner: Self.owner($0, me), v2: v2))
+                    ($0.seq, SyncDTO.album($0, owner: try owners.owner($0), v2: v2))
                 }
             }
         case "AlbumUsersV1":
-            let me = me
+            let owners = AlbumOwners(catalog: catalog, fallback: person)
             try await pages("AlbumUserDeleteV1", done: &done, emit: emit) { after in
                 try catalog.feedAlbums(after: after, limit: page, deleted: true).map {
-                    ($0.seq, .object([("albumId", .string($0.id.uuid)), ("userId", .string(Self.owner($0, me)))]))
+                    ($0.seq, .object([("albumId", .string($0.id.uuid)), ("userId", .string(try owners.owner($0)))]))
                 }
             }
             try await pages("AlbumUserV1", done: &done, emit: emit) { after in
                 try catalog.feedAlbums(after: after, limit: page, deleted: false).map {
-                    ($0.seq, .object([("albumId", .string($0.id.uuid)), ("userId", .string(Self.owner($0, me))),
+                    ($0.seq, .object([("albumId", .string($0.id.uuid)), ("userId", .string(try owners.owner($0))),
                                       ("role", .string("owner"))]))
                 }
             }
@@ -196,12 +238,18 @@ struct SyncStreamer: Sendable {
         }
     }
 
-    /// An album's owner: the device that named it, else this node's.
-    static func owner(_ a: FeedAlbum, _ me: DeviceID) -> String { DerivedID.device(a.namedBy ?? me) }
+    /// An album's owner: the person of the device that named it, else the session's person.
+    struct AlbumOwners: Sendable {
+        let catalog: Catalog
+        let fallback: PersonID
+        func owner(_ a: FeedAlbum) throws -> String {
+            try (a.namedBy.flatMap { try catalog.person(ofDevice: $0) } ?? fallback).uuid
+        }
+    }
 
     /// Streams one entity type's rows after its checkpoint, a page at a time, in feed order, up to `high`.
     private func pages(_ entity: String, done: inout Set<String>, emit: Emit,
-                       _ fetch: @escaping @Sendable (Int64) throws -> [(Int64, JSON)]) async throws {
+                       _ fetch: @escaping @Sendable (Int64) throws -> [(Int64, JSON?)]) async throws {
         guard done.insert(entity).inserted else { return }
         var after = acks[entity]?.seq ?? 0
         let high = high
@@ -212,7 +260,7 @@ struct SyncStreamer: Sendable {
                 var out = ""
                 var last = from
                 for (seq, data) in rows where seq <= high {
-                    out += SyncDTO.line(entity, data, ack: SyncAck.make(entity, seq))
+                    if let data { out += SyncDTO.line(entity, data, ack: SyncAck.make(entity, seq)) }
                     last = seq
                 }
                 return (out, last, rows.count == HearthAPI.syncPageSize && last < high && last > from)
@@ -221,21 +269,5 @@ struct SyncStreamer: Sendable {
             after = last
             if !more { break }
         }
-    }
-
-    /// Users until the catalog has people: the library's devices, numbered by how many there
-    /// are (a new device makes the list stream again; a renamed one waits for people).
-    private func users(_ entity: String, auth: Bool, done: inout Set<String>, emit: Emit) async throws {
-        guard done.insert(entity).inserted else { return }
-        let catalog = catalog, me = me
-        let members = try await HearthAPI.blocking { try catalog.members() }
-        let seq = Int64(members.count)
-        guard seq > acks[entity]?.seq ?? 0 else { return }
-        var out = ""
-        for m in members where !auth || m.device == me {
-            let data = SyncDTO.user(id: DerivedID.device(m.device), name: m.name, auth: auth, isAdmin: m.role == .admin)
-            out += SyncDTO.line(entity, data, ack: SyncAck.make(entity, seq))
-        }
-        if !out.isEmpty { try await emit(ByteBuffer(string: out)) }
     }
 }

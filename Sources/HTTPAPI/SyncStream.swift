@@ -83,60 +83,18 @@ struct SyncAck: Sendable, Equatable {
     static func make(_ type: String, _ seq: Int64) -> String { "\(type)|\(SyncUpdateID.string(seq))" }
 }
 
-/// Sync checkpoints per session: the acked line of each entity type.
-///
-/// Held in memory and keyed by the request's bearer token, until the node stores sessions
-/// (then they are kept per session beside it and survive a restart). At most `maxSessions`
-/// sessions are held; beyond that the oldest is forgotten (its client then syncs from nothing).
-final class SyncCheckpoints: @unchecked Sendable {
-    static let maxSessions = 10_000
-    private let lock = NSLock()
-    private var sessions: [String: [String: SyncAck]] = [:]
-    private var order: [String] = []
-
-    func acks(_ session: String) -> [String: SyncAck] {
-        lock.withLock { sessions[session] ?? [:] }
-    }
-
-    /// Stores the acks in order; a `SyncResetV1` ack clears the session's checkpoints first.
-    func set(_ session: String, _ acks: [SyncAck]) {
-        lock.withLock {
-            var map = sessions[session] ?? [:]
-            if sessions[session] == nil {
-                order.append(session)
-                if order.count > Self.maxSessions { sessions[order.removeFirst()] = nil }
-            }
-            for a in acks {
-                if a.type == "SyncResetV1" { map = [:] } else { map[a.type] = a }
-            }
-            sessions[session] = map
-        }
-    }
-
-    /// Clears the named types' checkpoints (all of them when nil).
-    func delete(_ session: String, types: [String]?) {
-        lock.withLock {
-            guard var map = sessions[session] else { return }
-            if let types { for t in types { map[t] = nil } } else { map = [:] }
-            sessions[session] = map
-        }
-    }
-}
-
 /// The JSON of each stream entity, as Immich 3.3.5's `Sync*` DTOs name their fields.
 enum SyncDTO {
     static func line(_ type: String, _ data: JSON, ack: String) -> String {
         JSON.object([("type", .string(type)), ("data", data), ("ack", .string(ack))]).serialized() + "\n"
     }
 
-    /// Immich's checksum is the SHA-1 of the original, base64. The catalog does not hold it yet:
-    /// an empty string, never a value a client could mistake for it.
-    static func checksum(_ a: Asset) -> String { "" }
-
-    static func owner(_ a: Asset) -> String { DerivedID.device(a.importedBy) }
+    /// Immich's checksum: the SHA-1 of the original, base64 (empty for an asset imported before
+    /// Hearth kept SHA-1s and not backfilled yet, never a value a client could mistake for one).
+    static func checksum(_ a: Asset) -> String { a.sha1 ?? "" }
 
     /// `SyncAssetV1` (`duration` as `H:MM:SS.ffffff`) and `SyncAssetV2` (`duration` in ms).
-    static func asset(_ a: Asset, v2: Bool) -> JSON {
+    static func asset(_ a: Asset, owner: PersonID, v2: Bool) -> JSON {
         let isVideo = a.type == "video"
         let created = a.takenAt.map { JSON.string(ImmichDate.string(seconds: $0.sortSeconds)) } ?? .null
         let local = a.takenAt.map { JSON.string(ImmichDate.string(seconds: $0.localSeconds)) } ?? .null
@@ -148,7 +106,7 @@ enum SyncDTO {
         }
         return .object([
             ("id", .string(AssetUUID(a.id).description)),
-            ("ownerId", .string(owner(a))),
+            ("ownerId", .string(owner.uuid)),
             ("originalFileName", .string(a.fileName)),
             ("thumbhash", .optional(a.thumbhash)),
             ("checksum", .string(checksum(a))),
@@ -226,19 +184,19 @@ enum SyncDTO {
     }
 
     /// `SyncUserV1`, and with `auth` the fields of `SyncAuthUserV1`/`V2`.
-    static func user(id: String, name: String, auth: Bool, isAdmin: Bool = false) -> JSON {
+    static func user(_ p: Person, auth: Bool) -> JSON {
         var fields: [(String, JSON)] = [
-            ("id", .string(id)),
-            ("name", .string(name)),
-            ("email", .string("")),
-            ("avatarColor", .null),
+            ("id", .string(p.id.uuid)),
+            ("name", .string(p.name)),
+            ("email", .string(p.email)),
+            ("avatarColor", Person.avatarColors.contains(p.avatarColor) ? .string(p.avatarColor) : .null),
             ("deletedAt", .null),
             ("hasProfileImage", .bool(false)),
-            ("profileChangedAt", .string(ImmichDate.unknown)),
+            ("profileChangedAt", .string(ImmichDate.string(millis: p.createdAt))),
         ]
         if auth {
             fields += [
-                ("isAdmin", .bool(isAdmin)),
+                ("isAdmin", .bool(p.isAdmin)),
                 ("oauthId", .string("")),
                 ("pinCode", .null),
                 ("quotaSizeInBytes", .null),

@@ -15,6 +15,8 @@ import Testing
         let serve = Process()
         let port: Int
         let photos: [String]
+        /// A session of the library's person, made as a login would make it.
+        let token: String
 
         init(photos count: Int, label: String) async throws {
             let hearth = try #require(E2E.hearth).path
@@ -24,6 +26,12 @@ import Testing
             #expect(try E2E.run(hearth, ["--home", home, "init", "--name", "nas"]).status == 0)
             let imp = try E2E.run(hearth, ["--home", home, "import", dir.appendingPathComponent("photos").path])
             #expect(imp.status == 0, "\(imp.err)")
+            do {
+                let node = try HearthNode.open(home: Home(path: home))
+                let p = try node.addPerson(email: "ann@example.com", name: "Ann", password: nil, isAdmin: true)
+                token = try AccessStore.open(home: node.home).createSession(library: node.libraryID, person: p.id,
+                                                                            now: Int64(Date().timeIntervalSince1970 * 1000)).token
+            }
             let portFile = dir.appendingPathComponent("http.port").path
             serve.executableURL = URL(fileURLWithPath: hearth)
             serve.arguments = ["--home", home, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--http-port-file", portFile]
@@ -44,7 +52,7 @@ import Testing
         }
 
         /// curl with a session token; the body as text (status checked with -f).
-        func curl(_ method: String, _ path: String, json: String? = nil, token: String = "phone-1", file: String? = nil) throws -> String {
+        func curl(_ method: String, _ path: String, json: String? = nil, file: String? = nil) throws -> String {
             var args = ["-s", "-S", "-f", "--max-time", "30", "-X", method, "-H", "Authorization: Bearer \(token)"]
             if let json { args += ["-H", "Content-Type: application/json", "--data-binary", json] }
             if let file { args += ["-o", file] }

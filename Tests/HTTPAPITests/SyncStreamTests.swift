@@ -15,6 +15,13 @@ import Testing
 
     static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 
+    /// A new session of the fixture's first person (made on first use), as a login makes one.
+    static func session(_ f: APIFixture) throws -> String {
+        let person = try f.node.catalog.people().first
+            ?? f.node.addPerson(email: "ann@example.com", name: "Ann", password: nil, isAdmin: true)
+        return try f.api.access.createSession(library: f.node.libraryID, person: person.id, now: 1_700_000_000_000).token
+    }
+
     /// The stream's lines, parsed; records an issue for a line that is not a JSON object.
     static func lines(_ r: TestResponse, sourceLocation: SourceLocation = #_sourceLocation) -> [JSON] {
         r.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().compactMap { line in
@@ -77,12 +84,13 @@ import Testing
         #expect(all.count == count)
         let uuids = all.map(f.uuid)
         let clock = ContinuousClock()
+        let s1 = try Self.session(f), s2 = try Self.session(f)
         try await f.test { c in
             let made = try await c.send(.post, "/api/albums", json: #"{"albumName":"Trip","assetIds":["\#(uuids[0])","\#(uuids[1])"]}"#)
             let album = try #require(made.json?["id"]?.stringValue)
 
             var t = clock.now
-            let first = try await Self.stream(c, "session-1")
+            let first = try await Self.stream(c, s1)
             let elapsed = clock.now - t
             #expect(first.head.status == .ok)
             #expect(first.head.headerFields[.contentType] == "application/jsonlines+json")
@@ -110,16 +118,16 @@ import Testing
             #expect(seqs.count == count && seqs == seqs.sorted() && Set(seqs).count == count)
 
             let acks = Self.lastAcks(lines)
-            let acked = try await c.send(.post, "/api/sync/ack", json: Self.ackBody(acks), headers: Self.bearer("session-1"))
+            let acked = try await c.send(.post, "/api/sync/ack", json: Self.ackBody(acks), headers: Self.bearer(s1))
             #expect(acked.head.status == .noContent, "\(acked.text)")
-            let listed = try await c.get("/api/sync/ack", headers: Self.bearer("session-1"))
+            let listed = try await c.get("/api/sync/ack", headers: Self.bearer(s1))
             #expect(Set(listed.json?.arrayValue?.compactMap { $0["ack"]?.stringValue } ?? []) == Set(acks))
 
-            let again = Self.lines(try await Self.stream(c, "session-1"))
+            let again = Self.lines(try await Self.stream(c, s1))
             #expect(again.map { $0["type"] } == [.string("SyncCompleteV1")], "nothing changed: \(again.prefix(3))")
 
             // Another session has its own checkpoints.
-            #expect(Self.of(Self.lines(try await Self.stream(c, "session-2")), "AssetV2").count == count)
+            #expect(Self.of(Self.lines(try await Self.stream(c, s2)), "AssetV2").count == count)
 
             // Edit one, trash one, purge one, add one to the album and take one out.
             #expect(try await c.send(.put, "/api/assets/\(uuids[10])", json: #"{"isFavorite":true}"#).head.status == .ok)
@@ -130,7 +138,7 @@ import Testing
             #expect(try await c.send(.delete, "/api/albums/\(album)/assets", json: #"{"ids":["\#(uuids[1])"]}"#).head.status == .ok)
 
             t = clock.now
-            let changed = Self.lines(try await Self.stream(c, "session-1"))
+            let changed = Self.lines(try await Self.stream(c, s1))
             let deltaElapsed = clock.now - t
             #expect(Self.of(changed, "AssetDeleteV1").compactMap { $0["data"]?["assetId"]?.stringValue } == [uuids[12]])
             let upserts = Self.of(changed, "AssetV2")
@@ -146,30 +154,30 @@ import Testing
             #expect(changedTypes.count == 8, "\(changedTypes)")
 
             // Renaming and deleting the album.
-            #expect(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(Self.lastAcks(changed)), headers: Self.bearer("session-1")).head.status == .noContent)
+            #expect(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(Self.lastAcks(changed)), headers: Self.bearer(s1)).head.status == .noContent)
             #expect(try await c.send(.patch, "/api/albums/\(album)", json: #"{"albumName":"Trip 2"}"#).head.status == .ok)
-            let renamed = Self.lines(try await Self.stream(c, "session-1"))
+            let renamed = Self.lines(try await Self.stream(c, s1))
             #expect(Self.of(renamed, "AlbumV2").first?["data"]?["name"] == .string("Trip 2"))
-            #expect(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(Self.lastAcks(renamed)), headers: Self.bearer("session-1")).head.status == .noContent)
+            #expect(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(Self.lastAcks(renamed)), headers: Self.bearer(s1)).head.status == .noContent)
             #expect(try await c.execute(uri: "/api/albums/\(album)", method: .delete).head.status == .noContent)
-            let deleted = Self.lines(try await Self.stream(c, "session-1"))
+            let deleted = Self.lines(try await Self.stream(c, s1))
             #expect(Self.of(deleted, "AlbumDeleteV1").first?["data"]?["albumId"] == .string(album))
             #expect(Self.of(deleted, "AlbumUserDeleteV1").count == 1 && Self.of(deleted, "AlbumV2").isEmpty)
 
             // Reset: SyncResetV1 first, then everything again.
-            let reset = Self.lines(try await Self.stream(c, "session-1", reset: true))
+            let reset = Self.lines(try await Self.stream(c, s1, reset: true))
             #expect(reset.first?["type"] == .string("SyncResetV1") && reset.first?["ack"] == .string("SyncResetV1|reset"))
             #expect(Self.of(reset, "AssetV2").count == count - 1, "all but the purged one")
             #expect(Self.of(reset, "AssetDeleteV1").count == 1)
             #expect(reset.last?["type"] == .string("SyncCompleteV1"))
 
             // DELETE /sync/ack forgets the named types only.
-            #expect(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(Self.lastAcks(reset)), headers: Self.bearer("session-1")).head.status == .noContent)
-            #expect(try await c.send(.delete, "/api/sync/ack", json: #"{"types":["AssetExifV1"]}"#, headers: Self.bearer("session-1")).head.status == .noContent)
-            let exifOnly = Self.lines(try await Self.stream(c, "session-1"))
+            #expect(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(Self.lastAcks(reset)), headers: Self.bearer(s1)).head.status == .noContent)
+            #expect(try await c.send(.delete, "/api/sync/ack", json: #"{"types":["AssetExifV1"]}"#, headers: Self.bearer(s1)).head.status == .noContent)
+            let exifOnly = Self.lines(try await Self.stream(c, s1))
             #expect(Self.of(exifOnly, "AssetExifV1").count == count - 1 && Self.of(exifOnly, "AssetV2").isEmpty)
-            #expect(try await c.execute(uri: "/api/sync/ack", method: .delete, headers: Self.bearer("session-1")).head.status == .noContent)
-            #expect(try await c.get("/api/sync/ack", headers: Self.bearer("session-1")).json == .array([]))
+            #expect(try await c.execute(uri: "/api/sync/ack", method: .delete, headers: Self.bearer(s1)).head.status == .noContent)
+            #expect(try await c.get("/api/sync/ack", headers: Self.bearer(s1)).json == .array([]))
             print("SyncStreamTests: \(count) assets — full stream \(elapsed) (\(lines.count) lines, \(first.body.readableBytes) bytes), "
                   + "delta stream \(deltaElapsed)")
         }
@@ -177,26 +185,31 @@ import Testing
 
     @Test func refusedRequests() async throws {
         let f = try APIFixture(photos: 1, label: "sync-bad")
+        let token = try Self.session(f)
+        let person = try #require(try f.node.catalog.people().first)
+        let key = try f.api.access.createAPIKey(library: f.node.libraryID, person: person.id, name: "ha", now: 1_700_000_000_000).secret
         try await f.test { c in
-            let key = try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"]}"#, headers: [.init("x-api-key")!: "abc"])
-            expectImmichError(key, 403, "Sync endpoints cannot be used with API keys")
-            expectImmichError(try await c.send(.post, "/api/sync/stream?apiKey=abc", json: #"{"types":["AssetsV2"]}"#), 403, "API keys")
-            expectImmichError(try await c.get("/api/sync/ack", headers: [.init("x-api-key")!: "abc"]), 403, "API keys")
+            let keyed = try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"]}"#, headers: [.init("x-api-key")!: key])
+            expectImmichError(keyed, 403, "Sync endpoints cannot be used with API keys")
+            expectImmichError(try await c.send(.post, "/api/sync/stream?apiKey=\(key)", json: #"{"types":["AssetsV2"]}"#), 403, "API keys")
+            expectImmichError(try await c.get("/api/sync/ack", headers: [.init("x-api-key")!: key]), 403, "API keys")
+            expectImmichError(try await c.get("/api/sync/ack", headers: [.init("x-api-key")!: "not-a-key"]), 401, "Invalid API key")
             expectImmichError(try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"]}"#), 401)
-            expectImmichError(try await Self.stream(c, "s", types: #"["AssetsV2","PhotosV9"]"#), 400, "types")
-            expectImmichError(try await Self.stream(c, "s", types: #""AssetsV2""#), 400, "types must be an array")
-            expectImmichError(try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"],"reset":"yes"}"#, headers: Self.bearer("s")), 400, "reset")
-            expectImmichError(try await c.send(.post, "/api/sync/stream", json: "{not json", headers: Self.bearer("s")), 400)
-            expectImmichError(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(["PhotoV9|0190a0a0-0000-7000-8000-000000000000"]), headers: Self.bearer("s")), 400, "Invalid ack type")
-            expectImmichError(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(["AssetV2|not-a-uuid"]), headers: Self.bearer("s")), 400, "Invalid ack")
-            expectImmichError(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(["AssetV2"]), headers: Self.bearer("s")), 400, "Invalid ack")
-            expectImmichError(try await c.send(.post, "/api/sync/ack", json: #"{"acks":[1]}"#, headers: Self.bearer("s")), 400, "acks")
-            expectImmichError(try await c.send(.delete, "/api/sync/ack", json: #"{"types":["AssetsV2"]}"#, headers: Self.bearer("s")), 400, "types")
+            expectImmichError(try await Self.stream(c, "no-such-session"), 401, "Invalid user token")
+            expectImmichError(try await Self.stream(c, token, types: #"["AssetsV2","PhotosV9"]"#), 400, "types")
+            expectImmichError(try await Self.stream(c, token, types: #""AssetsV2""#), 400, "types must be an array")
+            expectImmichError(try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"],"reset":"yes"}"#, headers: Self.bearer(token)), 400, "reset")
+            expectImmichError(try await c.send(.post, "/api/sync/stream", json: "{not json", headers: Self.bearer(token)), 400)
+            expectImmichError(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(["PhotoV9|0190a0a0-0000-7000-8000-000000000000"]), headers: Self.bearer(token)), 400, "Invalid ack type")
+            expectImmichError(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(["AssetV2|not-a-uuid"]), headers: Self.bearer(token)), 400, "Invalid ack")
+            expectImmichError(try await c.send(.post, "/api/sync/ack", json: Self.ackBody(["AssetV2"]), headers: Self.bearer(token)), 400, "Invalid ack")
+            expectImmichError(try await c.send(.post, "/api/sync/ack", json: #"{"acks":[1]}"#, headers: Self.bearer(token)), 400, "acks")
+            expectImmichError(try await c.send(.delete, "/api/sync/ack", json: #"{"types":["AssetsV2"]}"#, headers: Self.bearer(token)), 400, "types")
             // Nothing refused was stored.
-            #expect(try await c.get("/api/sync/ack", headers: Self.bearer("s")).json == .array([]))
+            #expect(try await c.get("/api/sync/ack", headers: Self.bearer(token)).json == .array([]))
             // Every other type 3.3.5 accepts is accepted and emits nothing; the cookie carries a session too.
             let others = #"["PartnersV1","StacksV1","MemoriesV1","PeopleV1","AssetFacesV2","UserMetadataV1","AssetMetadataV1","AssetEditsV1","AssetOcrV1","AlbumAssetsV2"]"#
-            let r = try await c.send(.post, "/api/sync/stream", json: #"{"types":\#(others)}"#, headers: [.cookie: "a=b; immich_access_token=tok"])
+            let r = try await c.send(.post, "/api/sync/stream", json: #"{"types":\#(others)}"#, headers: [.cookie: "a=b; immich_access_token=\(token)"])
             #expect(r.head.status == .ok)
             #expect(Self.lines(r).map { $0["type"] } == [.string("SyncCompleteV1")])
         }
@@ -234,7 +247,7 @@ import Testing
             let allTypes = "[" + SyncNames.requestOrder.map { "\"\($0)\"" }.joined(separator: ",") + "]"
             for (name, types, reset) in [("all", allTypes, true), ("v1", #"["AuthUsersV1","UsersV1","AssetsV1","AlbumsV1","AlbumUsersV1","AlbumToAssetsV1","AssetExifsV1"]"#, false),
                                          ("v2", #"["AuthUsersV2","AssetsV2","AlbumsV2"]"#, false)] {
-                let r = try await Self.stream(c, "models-\(name)", types: types, reset: reset)
+                let r = try await Self.stream(c, try Self.session(f), types: types, reset: reset)
                 #expect(r.head.status == .ok)
                 let path = dir.appendingPathComponent("\(name).jsonl").path
                 try Data(r.body.readableBytesView).write(to: URL(fileURLWithPath: path))
