@@ -91,7 +91,7 @@ extension HearthAPI {
             }
             let created: Album = try await blocking {
                 let assets = try ids.map { try asset($0, in: lib).id }
-                let id = AlbumID.random()
+                let id = AlbumID.version4(secureRandomBytes(16))
                 var first: [Edit] = [.createAlbum(id, name: name)]
                 if let description, !description.isEmpty { first.append(.describeAlbum(id, description)) }
                 try lib.node.commit(first)
