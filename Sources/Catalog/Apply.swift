@@ -20,8 +20,19 @@ final class Applier {
     /// Whether `purged` / `removed_dot` may hold rows; nil until first asked.
     private var purgedMaybe: Bool? = nil
     private var removedDotsMaybe: Bool? = nil
+    /// The change feed's last number (`ChangeFeed`), read on first use; every change this applier
+    /// makes to an asset row, an album row or an album membership takes the next one.
+    private var feedSeq: Int64? = nil
 
     static let fieldCount = AssetField.allCases.count
+
+    /// The next change feed number. An applier lives inside one write transaction, so reading the
+    /// highest number once is enough: no other writer runs until it is done.
+    func nextFeedSeq() throws -> Int64 {
+        let next = try (feedSeq ?? Int64.fetchOne(db, sql: ChangeFeed.maxSeqSQL) ?? 0) + 1
+        feedSeq = next
+        return next
+    }
     /// Deferred changes held at most before a flush, to bound memory on huge calls.
     static let maxDeferred = 250_000
 
@@ -119,6 +130,7 @@ final class Applier {
             mark.blob(id.bytes)
             try mark.step()
             var state = RawBinder(try statement(.purgeState), db)
+            state.int(try nextFeedSeq())
             state.blob(id.bytes)
             try state.step()
         }
@@ -131,6 +143,7 @@ final class Applier {
         case probe, probeUnpurged, nameInsert, insertAsset, fileName, purgedInsert, purgeState, purgedAny
         case fieldReg, fieldRegPut, importHLC, stateFromColumns, sortKey
         case removedAny, removedDelete, removedInsert, albumItemAdd, albumItemRemove, assetTagAdd, assetTagRemove
+        case albumItemAny, albumFeedPut
 
         var sql: String {
             switch self {
@@ -148,9 +161,9 @@ final class Applier {
                 """
             case .nameInsert: "INSERT OR IGNORE INTO asset_name(asset, name) VALUES(?, ?)"
             case .insertAsset: Applier.insertAssetSQL
-            case .fileName: "UPDATE asset SET file_name = ? WHERE id = ?"
+            case .fileName: "UPDATE asset SET file_name = ?, update_seq = ? WHERE id = ?"
             case .purgedInsert: "INSERT OR IGNORE INTO purged(asset) VALUES(?)"
-            case .purgeState: "UPDATE asset SET state = 9 WHERE id = ?"
+            case .purgeState: "UPDATE asset SET state = 9, update_seq = ? WHERE id = ?"
             case .purgedAny: "SELECT EXISTS(SELECT 1 FROM purged)"
             case .fieldReg: "SELECT hlc, dev, epoch, seq FROM field_reg WHERE asset = ? AND field = ?"
             case .fieldRegPut:
@@ -167,6 +180,9 @@ final class Applier {
             case .albumItemAdd: "INSERT OR IGNORE INTO album_item(album, asset, dev, epoch, seq) VALUES(?, ?, ?, ?, ?)"
             case .albumItemRemove:
                 "DELETE FROM album_item WHERE album = ? AND asset = ? AND dev = ? AND epoch = ? AND seq = ?"
+            case .albumItemAny: "SELECT EXISTS(SELECT 1 FROM album_item WHERE album = ? AND asset = ?)"
+            case .albumFeedPut:
+                "INSERT OR REPLACE INTO album_asset_feed(album, asset, present, update_seq) VALUES(?, ?, ?, ?)"
             case .assetTagAdd: "INSERT OR IGNORE INTO asset_tag(asset, tag, dev, epoch, seq) VALUES(?, ?, ?, ?, ?)"
             case .assetTagRemove:
                 "DELETE FROM asset_tag WHERE asset = ? AND tag = ? AND dev = ? AND epoch = ? AND seq = ?"
@@ -184,7 +200,7 @@ final class Applier {
     private func fieldUpdate(_ f: AssetField) throws -> Statement {
         let i = Int(f.rawValue)
         if let s = fieldUpdates[i] { return s }
-        let s = try db.cachedStatement(sql: "UPDATE asset SET \(f.column) = ? WHERE id = ?")
+        let s = try db.cachedStatement(sql: "UPDATE asset SET \(f.column) = ?, update_seq = ? WHERE id = ?")
         fieldUpdates[i] = s
         return s
     }
@@ -240,6 +256,7 @@ final class Applier {
                 if fileName != existing.name {
                     var update = RawBinder(try statement(.fileName), db)
                     update.text(fileName)
+                    update.int(try nextFeedSeq())
                     update.blob(id.bytes)
                     try update.step()
                 }
@@ -267,12 +284,13 @@ final class Applier {
         w.object(original)
         insert.blob(w.bytes)
         for v in values { insert.value(v) }
+        insert.int(try nextFeedSeq())
         try insert.step()
     }
 
     static let insertAssetSQL: String = {
         let cols = ["id", "state", "sort_key", "local_month", "file_name", "imp_hlc", "imp_dev", "imp_epoch", "imp_seq", "original"]
-            + Schema.assetFieldColumns
+            + Schema.assetFieldColumns + ["update_seq"]
         return "INSERT OR REPLACE INTO asset(\(cols.joined(separator: ", "))) VALUES("
             + Array(repeating: "?", count: cols.count).joined(separator: ", ") + ")"
     }()
@@ -335,7 +353,7 @@ final class Applier {
             importHLC = unsql(imp.int(at: 0))
             imp.finish()
         }
-        try fieldUpdate(f).execute(arguments: [Schema.column(v), id.data])
+        try fieldUpdate(f).execute(arguments: [Schema.column(v), try nextFeedSeq(), id.data])
         if db.changesCount == 0 { return }
         switch f {
         case .trashedAt, .archived:
@@ -374,7 +392,8 @@ final class Applier {
         case .cover: (column, value) = ("cover", v.text.databaseValue)
         case .deleted: (column, value) = ("deleted", v.bool.databaseValue)
         }
-        try db.execute(sql: "UPDATE album SET \(column) = ? WHERE id = ?", arguments: [value, key])
+        try db.execute(sql: "UPDATE album SET \(column) = ?, update_seq = ? WHERE id = ?",
+                       arguments: [value, try nextFeedSeq(), key])
     }
 
     // MARK: Observed-remove sets
@@ -396,18 +415,30 @@ final class Applier {
             if db.changesCount > 0 { return }
         }
         try statement(set.add).execute(arguments: [k1, k2, d, e, s])
+        if set == .albumItem, db.changesCount > 0 { try albumFeed(k1, k2, present: true) }
+    }
+
+    /// Numbers an album membership change in the change feed: the asset is in the album now
+    /// (`present`) or has just left it.
+    private func albumFeed(_ album: DatabaseValueConvertible, _ asset: DatabaseValueConvertible, present: Bool) throws {
+        try statement(.albumFeedPut).execute(arguments: [album, asset, present ? 1 : 0, try nextFeedSeq()])
     }
 
     /// Removes the observed dots; a dot not seen yet is remembered so its add stays removed.
     private func removeDots(_ set: DotSet, _ k1: DatabaseValueConvertible, _ k2: DatabaseValueConvertible,
                             _ dots: [Dot]) throws {
+        var removed = false
         for dot in dots {
             let d = dot.origin.device.hash.data, e = Int64(dot.origin.epoch), s = sql(dot.seq)
             try statement(set.remove).execute(arguments: [k1, k2, d, e, s])
-            if db.changesCount > 0 { continue }
+            if db.changesCount > 0 { removed = true; continue }
             if try VV.seq(db, dot.origin) >= dot.seq { continue }
             try statement(.removedInsert).execute(arguments: [d, e, s])
             removedDotsMaybe = true
+        }
+        // The membership's last dot went: the asset left the album.
+        if removed, set == .albumItem, try Bool.fetchOne(statement(.albumItemAny), arguments: [k1, k2]) == false {
+            try albumFeed(k1, k2, present: false)
         }
     }
 }

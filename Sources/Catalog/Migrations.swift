@@ -34,6 +34,7 @@ enum CatalogMigrations {
         ("v4-thumbhash", v4Thumbhash),
         ("v5-people", v5People),
         ("v6-timeline", v6Timeline),
+        ("v7-sync-feed", v7SyncFeed),
     ]
 
     /// The schema version this binary writes: version 2 is release 6847644's schema, and each
@@ -267,5 +268,36 @@ enum CatalogMigrations {
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         return y * 100 + m
+    }
+
+    /// The node-local change feed (`ChangeFeed`): every asset row, album row, album membership
+    /// and person carries `update_seq`, this node's strictly increasing number for the last change it applied
+    /// there (local commit or peer batch alike). A membership's rows live in `album_asset_feed`, kept
+    /// after the asset leaves the album (`present = 0`) so a removal has a number too; purged assets
+    /// (`state = 9`) and deleted albums keep their rows, so the feed needs no other tombstone.
+    /// Rows already in the catalog are numbered here, assets first (by rowid), then albums, then
+    /// memberships, then people, so a first full sync after the upgrade sees them all.
+    static func v7SyncFeed(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE asset ADD COLUMN update_seq INTEGER;
+            UPDATE asset SET update_seq = rowid;
+            CREATE INDEX asset_update_seq ON asset(update_seq);
+            ALTER TABLE album ADD COLUMN update_seq INTEGER;
+            UPDATE album SET update_seq = (SELECT COALESCE(MAX(rowid), 0) FROM asset)
+                + (SELECT COUNT(*) FROM album b WHERE b.id <= album.id);
+            CREATE INDEX album_update_seq ON album(update_seq);
+            CREATE TABLE album_asset_feed(album BLOB NOT NULL, asset BLOB NOT NULL, present INTEGER NOT NULL,
+                update_seq INTEGER NOT NULL, PRIMARY KEY(album, asset)) WITHOUT ROWID;
+            INSERT INTO album_asset_feed(album, asset, present, update_seq)
+                SELECT album, asset, 1, (SELECT COALESCE(MAX(update_seq), 0) FROM album)
+                    + (SELECT COALESCE(MAX(rowid), 0) FROM asset) + ROW_NUMBER() OVER (ORDER BY album, asset)
+                FROM (SELECT DISTINCT album, asset FROM album_item);
+            CREATE INDEX album_asset_feed_seq ON album_asset_feed(update_seq);
+            ALTER TABLE person ADD COLUMN update_seq INTEGER;
+            UPDATE person SET update_seq = (SELECT COALESCE(MAX(update_seq), 0) FROM album_asset_feed)
+                + (SELECT COALESCE(MAX(update_seq), 0) FROM album) + (SELECT COALESCE(MAX(rowid), 0) FROM asset)
+                + (SELECT COUNT(*) FROM person p WHERE p.id <= person.id);
+            CREATE INDEX person_update_seq ON person(update_seq);
+            """)
     }
 }

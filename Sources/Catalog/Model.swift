@@ -55,6 +55,17 @@ public struct AlbumID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var hex: String { Hex.encode(bytes) }
     public var description: String { hex }
     public static func < (a: AlbumID, b: AlbumID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+
+    /// A new album's id from 16 random bytes (the caller's): the version 4 and RFC 4122 variant
+    /// bits set, so that its UUID form is a random UUID as Immich's clients expect (they refuse
+    /// other versions).
+    public static func version4(_ random: [UInt8]) -> AlbumID {
+        precondition(random.count == 16)
+        var b = random
+        b[6] = (b[6] & 0x0F) | 0x40
+        b[8] = (b[8] & 0x3F) | 0x80
+        return AlbumID(bytes: b)!
+    }
 }
 
 /// What a library member may do.

@@ -163,12 +163,14 @@ extension Applier {
     func applyPerson(_ p: PersonID, _ fields: [(PersonField, FieldValue)], stamp: Stamp) throws {
         let key = Data(p.bytes)
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO person(id) VALUES(?)").execute(arguments: [key])
+        var won = false
         for (f, v) in fields {
             if let reg = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT hlc, dev, epoch, seq FROM person_reg WHERE person = ? AND field = ?
                 """), arguments: [key, Int64(f.rawValue)]), let old = Self.stamp(reg, 0), old >= stamp {
                 continue
             }
+            won = true
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO person_reg(person, field, hlc, dev, epoch, seq) VALUES(?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [key, Int64(f.rawValue), sql(stamp.hlc), Data(stamp.device), Int64(stamp.epoch),
@@ -189,6 +191,10 @@ extension Applier {
         // The latest winning clock of any field: the same on every node once all changes are in.
         try db.execute(sql: "UPDATE person SET updated_at = MAX(updated_at, ?) WHERE id = ?",
                        arguments: [Int64(stamp.hlc >> 16), key])
+        // A field this change won: the person's next change feed number (node-local, `ChangeFeed`).
+        if won {
+            try db.execute(sql: "UPDATE person SET update_seq = ? WHERE id = ?", arguments: [try nextFeedSeq(), key])
+        }
     }
 
     func applyDevicePerson(_ d: DeviceID, _ p: PersonID?, stamp: Stamp) throws {

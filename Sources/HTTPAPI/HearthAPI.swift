@@ -17,6 +17,8 @@ public final class HearthAPI: Sendable {
     /// This node's sessions and API keys.
     public let access: AccessStore
     public let metrics: APIMetrics
+    /// This node's sessions, API keys and sync checkpoints.
+    public let access: AccessStore
     let logger: Logger
     let defaultIndex: Int
 
@@ -107,7 +109,7 @@ public struct APIRoute: Sendable {
 
 extension HearthAPI {
     /// Every route this server registers.
-    public static let routes: [APIRoute] = serverRoutes + authRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + [
+    public static let routes: [APIRoute] = serverRoutes + authRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + syncRoutes + [
         APIRoute(.get, "/api/spec.json", "getSpec", tag: "Server", "This server's OpenAPI document", open: true) { _, _, _ in
             json(OpenAPIDocument.make(HearthAPI.routes))
         },

@@ -15,7 +15,11 @@ struct JSONBody {
         }
         var req = request
         let buffer = try await req.collectBody(upTo: limit)
-        let data = Data(buffer.readableBytesView)
+        return try parse(Data(buffer.readableBytesView))
+    }
+
+    /// Parses a body already read: 400 for malformed JSON or a body that is not an object.
+    static func parse(_ data: Data) throws -> JSONBody {
         if data.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) {
             throw APIError.badRequest("Request body must be a JSON object")
         }

@@ -15,6 +15,7 @@ import Testing
         "v4-thumbhash",
         "v5-people",
         "v6-timeline",
+        "v7-sync-feed",
     ]
 
     @Test func migrationNamesArePinned() {

@@ -140,7 +140,7 @@ struct AlbumCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
         func run() throws {
             let node = try openNode()
-            let id = AlbumID(bytes: secureRandomBytes(16))!
+            let id = AlbumID.version4(secureRandomBytes(16))
             var edits: [Edit] = [.createAlbum(id, name: name)]
             if let d = description { edits.append(.describeAlbum(id, d)) }
             try node.commit(edits)
