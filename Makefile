@@ -1,6 +1,6 @@
 # Hearth: `make demo` sets up and shows a node working; `make test` runs the whole suite.
 SWIFT ?= swift
-APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography python3-venv curl
+APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography python3-pip python3-venv curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps client-deps immich-deps build release demo test bench clean previous-release
@@ -15,12 +15,18 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-## PyPI's noiseprotocol for protocol/client (into .cache/pypi); skipped when PyPI is unreachable.
+## PyPI's noiseprotocol for protocol/client (into .cache/pypi, not the system's Python); its one
+# dependency, cryptography, and pip come from Debian (make deps). Skipped when PyPI is unreachable.
+CLIENT_PIP := env PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip
 client-deps:
-	@[ -d .cache/pypi/lib/noise ] || { mkdir -p .cache/pypi/wheels && \
-	  timeout 120 python3 -m pip download -q --no-deps -d .cache/pypi/wheels noiseprotocol==0.3.1 && \
-	  python3 -m pip install -q --no-deps --target .cache/pypi/lib .cache/pypi/wheels/noiseprotocol-0.3.1-py3-none-any.whl; } \
-	  || echo "warning: noiseprotocol could not be fetched; the client end-to-end test will be skipped" >&2
+	@if [ -d .cache/pypi/lib/noise ]; then :; \
+	elif ! python3 -m pip --version >/dev/null 2>&1; then \
+	  echo "warning: python3 has no pip (make deps installs python3-pip); the client end-to-end test will be skipped" >&2; \
+	else mkdir -p .cache/pypi/wheels && \
+	  timeout 120 $(CLIENT_PIP) download -q --retries 1 --timeout 20 --no-deps -d .cache/pypi/wheels noiseprotocol==0.3.1 && \
+	  $(CLIENT_PIP) install -q --no-deps --no-index --target .cache/pypi/lib .cache/pypi/wheels/noiseprotocol-0.3.1-py3-none-any.whl \
+	  || echo "warning: noiseprotocol could not be fetched from PyPI; the client end-to-end test will be skipped" >&2; \
+	fi
 
 ## Immich's typed Python client (immichpy, pinned) in .cache/immich-venv, for Tests/immich; skipped when PyPI is unreachable.
 IMMICHPY := immichpy==9.2.4
@@ -57,7 +63,7 @@ previous-release:
 ## Every test: unit, property, corpus (when ../shared/corpus exists) and end-to-end through the binary.
 # Three runs, so that no suite starves another's timers on a 2-core machine: CPU-bound suites
 # (the sans-IO sync and handshake machines among them); the in-process network suites (async,
-# real sockets, handshake timeouts); then the end-to-end suites, which block test threads while
+# real sockets, handshake timeouts) and the HTTP API's routes; then the end-to-end suites, which block test threads while
 # real `hearth` processes run. The end-to-end suites include sync with a node running the
 # previous release (HEARTH_PREVIOUS_RELEASE). Before them, the batch vectors are checked by an
 # implementation written from SPEC.md alone (protocol/vectors/check_batches.py).
@@ -68,6 +74,7 @@ test: deps
 	python3 protocol/vectors/check_batches.py
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
 	$(SWIFT) test --skip-build --filter 'TransportTests'
+	$(SWIFT) test --skip-build --filter 'HTTPAPITests'
 	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
 	@$(MAKE) -s client-deps
 	protocol/client/e2e.sh

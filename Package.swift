@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // SHA-1 of originals, the checksum Immich clients deduplicate by.
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian's -dev packages.
@@ -34,7 +36,7 @@ let package = Package(
         .systemLibrary(name: "CSQLiteTuning"),
         .target(name: "CMediaShim", dependencies: ["CVips", "CExif", "CRaw"]),
 
-        .target(name: "HearthCrypto", dependencies: ["CSodium"]),
+        .target(name: "HearthCrypto", dependencies: ["CSodium", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ChunkStore", dependencies: ["HearthCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Catalog", dependencies: [
             "HearthCrypto", .product(name: "GRDB", package: "GRDB.swift"),
@@ -57,16 +59,20 @@ let package = Package(
         .target(name: "Node", dependencies: [
             "Transport", "Media", "SyncEngine", "Catalog", "ChunkStore", "HearthCrypto", "Presentation", "Jobs",
             .product(name: "Logging", package: "swift-log"),
+            // The node-local access store (sessions, API keys): home/access.sqlite.
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The Immich-compatible HTTP API every node serves.
         .target(name: "HTTPAPI", dependencies: [
             "Node", "Presentation", "Catalog", "ChunkStore", "HearthCrypto", "Media",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hearth", dependencies: [

@@ -67,6 +67,10 @@ final class Applier {
             try addDot(.assetTag, id.data, tag, dot)
         case .tagRemove(let id, let tag, let dots):
             try removeDots(.assetTag, id.data, tag, dots)
+        case .person(let p, let fields):
+            try applyPerson(p, fields, stamp: stamp)
+        case .devicePerson(let d, let p):
+            try applyDevicePerson(d, p, stamp: stamp)
         }
     }
 

@@ -237,7 +237,7 @@ public final class Catalog: Sendable {
                     throw CatalogError(.notPermitted,
                                        "this device (\(device.short)) is not a member allowed to write to library \(libraryID)")
                 }
-                let builder = EditBuilder(db: db, role: role, now: now, formatLevel: formatLevel)
+                let builder = EditBuilder(db: db, role: role, now: now, formatLevel: formatLevel, device: device)
                 return try commitOps(db, edits.count, now: now) { i in try builder.op(for: edits[i]) }
             }
         }

@@ -196,6 +196,8 @@ func validate(_ field: AssetField, _ value: FieldValue) -> String? {
         switch field {
         case .type: ok = s == "image" || s == "video"
         case .thumbhash: ok = !s.isEmpty && s.utf8.count <= Limits.thumbhashBytes
+        case .owner: ok = PersonID(uuid: s) != nil
+        case .sha1: ok = SHA1.isBase64Digest(s)
         default: ok = s.utf8.count <= Limits.textBytes
         }
     case (.bool, .bool), (.takenAt, .takenAt), (.object, .object), (.range, .range): ok = true

@@ -37,6 +37,7 @@ enum DeferredChanges {
         let rows = try Row.fetchAll(db, sql: "SELECT dev, epoch, seq, hlc, kind, body FROM deferred_change ORDER BY dev, epoch, seq")
         guard !rows.isEmpty else { return out }
         let applier = Applier(db: db)
+        var membership: Membership? = nil
         for row in rows {
             let devData: Data = row[0]
             guard let h = devData.hash256 else { continue }
@@ -55,6 +56,15 @@ enum DeferredChanges {
             }
             switch change {
             case .known(let op):
+                // People changes carry an authority rule this node could not check on arrival.
+                if CatalogFormat.peopleKinds.contains(op.kind) {
+                    let role = try authorRole(db, dot, &membership)
+                    if role.map({ PeopleRules.refusal(op, role: $0, author: origin.device) != nil }) ?? true {
+                        out.dropped += 1
+                        try delete(db, dot)
+                        continue
+                    }
+                }
                 if case .importAsset = op { try applier.importFields(op, stamp: stamp) } else {
                     try applier.apply(op, stamp: stamp, dot: dot)
                 }
@@ -68,6 +78,27 @@ enum DeferredChanges {
             }
         }
         return out
+    }
+
+    /// The role the author of the batch holding `dot` had in the membership that batch was
+    /// written against (as `RemoteApply.verify` decides it); nil when it cannot be found.
+    static func authorRole(_ db: Database, _ dot: Dot, _ membership: inout Membership?) throws -> Role? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT first_seq, payload FROM batch_log WHERE device = ? AND epoch = ? AND first_seq <= ? AND last_seq >= ?
+            """, arguments: [dot.origin.device.hash.data, Int64(dot.origin.epoch), sql(dot.seq), sql(dot.seq)]) else { return nil }
+        let firstSeq = unsql(row[0])
+        guard let context = Payload.context(of: [UInt8](row[1] as Data)) else { return nil }
+        if membership == nil { membership = try Membership.load(db) }
+        let vector = VersionVector(Dictionary(context.map { ($0.origin, $0.seq) }, uniquingKeysWith: max))
+        if let standing = membership!.standing(of: dot.origin.device, author: dot.origin, firstSeq: firstSeq, context: vector) {
+            return standing.removed ? nil : standing.role
+        }
+        // The genesis batch: its author is the founding admin.
+        if firstSeq == 1, let founder = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'founder'"),
+           DeviceID(publicKey: [UInt8](founder)) == dot.origin.device {
+            return .admin
+        }
+        return nil
     }
 
     private static func delete(_ db: Database, _ dot: Dot) throws {

@@ -74,6 +74,26 @@ extension Catalog {
                     w.string(r[4] ?? "")
                     if w.bytes.count >= 1 << 16 { h.update(w.bytes); w.bytes.removeAll(keepingCapacity: true) }
                 }
+                // People and device links (format 3); a library without any keeps its digest.
+                if format >= CatalogFormat.people {
+                    for r in try Row.fetchAll(db, sql: """
+                        SELECT id, name, email, is_admin, avatar_color, password_hash, created_at, updated_at, deleted
+                        FROM person ORDER BY id
+                        """) {
+                        w.u8(4)
+                        w.raw([UInt8](r[0] as Data))
+                        for i in [1, 2, 4, 5] { w.string(r[i] ?? "\u{0}") }
+                        w.u8((r[3] as Bool) ? 1 : 0)
+                        w.svarint(r[6] ?? -1)
+                        w.svarint(r[7])
+                        w.u8((r[8] as Bool) ? 1 : 0)
+                    }
+                    for r in try Row.fetchAll(db, sql: "SELECT device, person FROM device_person ORDER BY device") {
+                        w.u8(5)
+                        w.raw([UInt8](r[0] as Data))
+                        w.data((r[1] as Data?).map { [UInt8]($0) } ?? [])
+                    }
+                }
                 h.update(w.bytes)
                 return h.finalize256()
             }

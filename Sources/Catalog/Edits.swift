@@ -32,11 +32,16 @@ struct EditBuilder {
     let role: Role
     let now: Int64
     let formatLevel: UInt16
+    /// The device committing (a member links only itself to a person).
+    var device: DeviceID? = nil
 
     func op(for edit: Edit) throws -> Op {
         let op = try makeOp(for: edit)
         guard op.format <= formatLevel else {
             throw CatalogError(.invalidEdit, "this node understands catalog format \(formatLevel); the edit needs \(op.format)")
+        }
+        if let device, let refusal = PeopleRules.refusal(op, role: role, author: device) {
+            throw CatalogError(.notPermitted, refusal)
         }
         return op
     }
@@ -143,6 +148,8 @@ struct EditBuilder {
                 throw CatalogError(.notPermitted, "\(dev.short) is the last admin; make another admin first")
             }
             return .memberPut(publicKey: m.publicKey!, name: m.name ?? "", role: newRole)
+        case .createPerson, .setPerson, .removePerson, .setDevicePerson:
+            return try personOp(for: edit)
         }
     }
 

@@ -21,13 +21,23 @@ public enum CatalogFormat {
     public static let base: UInt16 = 1
     /// Asset field 30 (`thumbhash`); payload version 3 carries it.
     public static let thumbhash: UInt16 = 2
+    /// Kinds 12 (`person`) and 13 (`devicePerson`), asset fields 31 (`owner`) and 32 (`sha1`).
+    public static let people: UInt16 = 3
     /// The highest level this build understands.
-    public static let current: UInt16 = 2
+    public static let current: UInt16 = 3
 
     /// The level of a change kind (its number on the wire), nil when this build does not know it.
     static func level(kind: UInt64) -> UInt16? {
-        (1...11).contains(kind) ? base : nil
+        switch kind {
+        case 1...11: base
+        case 12, 13: people
+        default: nil
+        }
     }
+
+    /// Change kinds that write people or say which person a device belongs to (SPEC 11):
+    /// written by admin and member devices only (see `PeopleRules.permits`).
+    static let peopleKinds: Set<UInt64> = [12, 13]
 
     /// Change kinds that read or write the member list: a closed set. Only these can make or
     /// unmake a member or change a role; a kind added later never does, so a node that does not
@@ -40,6 +50,7 @@ extension AssetField {
     public var format: UInt16 {
         switch self {
         case .thumbhash: CatalogFormat.thumbhash
+        case .owner, .sha1: CatalogFormat.people
         default: CatalogFormat.base
         }
     }
@@ -60,6 +71,8 @@ extension Op {
         case .albumRemove: 9
         case .tagAdd: 10
         case .tagRemove: 11
+        case .person: 12
+        case .devicePerson: 13
         }
     }
 
@@ -68,6 +81,7 @@ extension Op {
         switch self {
         case .importAsset(_, _, _, let fields): fields.map(\.0.format).max() ?? CatalogFormat.base
         case .setField(_, let f, _): f.format
+        case .person, .devicePerson: CatalogFormat.people
         default: CatalogFormat.base
         }
     }

@@ -32,6 +32,7 @@ enum CatalogMigrations {
         ("v2-release-6847644", v2Initial),
         ("v3-deferred-change", v3DeferredChange),
         ("v4-thumbhash", v4Thumbhash),
+        ("v5-people", v5People),
     ]
 
     /// The schema version this binary writes: version 2 is release 6847644's schema, and each
@@ -182,5 +183,28 @@ enum CatalogMigrations {
     /// Schema 4: asset field 30, `thumbhash` (catalog format level 2).
     static func v4Thumbhash(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE asset ADD COLUMN f_30 TEXT")
+    }
+
+    /// Schema 5: people (catalog format level 3). `person` is the materialized state of the
+    /// person registers (`person_reg`, one last-writer-wins register per person and field:
+    /// 1 name, 2 email, 3 isAdmin, 4 avatarColor, 5 passwordHash, 6 createdAt, 7 deleted);
+    /// `email_key` is the email lowercased, for lookups. `device_person` is the register that
+    /// says which person a device belongs to. Asset fields 31 `owner` (a person's UUID) and
+    /// 32 `sha1` (base64 SHA-1 of the original), with an index for dedup lookups by SHA-1.
+    static func v5People(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE person(id BLOB PRIMARY KEY, name TEXT, email TEXT, email_key TEXT,
+                is_admin INTEGER NOT NULL DEFAULT 0, avatar_color TEXT, password_hash TEXT, created_at INTEGER,
+                updated_at INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+            CREATE INDEX person_email ON person(email_key);
+            CREATE TABLE person_reg(person BLOB NOT NULL, field INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+                PRIMARY KEY(person, field)) WITHOUT ROWID;
+            CREATE TABLE device_person(device BLOB PRIMARY KEY, person BLOB, hlc INTEGER NOT NULL,
+                dev BLOB NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+            ALTER TABLE asset ADD COLUMN f_31 TEXT;
+            ALTER TABLE asset ADD COLUMN f_32 TEXT;
+            CREATE INDEX asset_sha1 ON asset(f_32) WHERE f_32 IS NOT NULL;
+            """)
     }
 }

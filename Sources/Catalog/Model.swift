@@ -102,6 +102,11 @@ public enum AssetField: UInt8, Sendable, CaseIterable {
     /// A ThumbHash of the image (base64, at most 128 bytes): a placeholder to show before the
     /// thumbnail arrives. Catalog format 2: release 6847644 does not know it.
     case thumbhash
+    /// The person who added the asset: a `PersonID` as its UUID string. Catalog format 3.
+    case owner
+    /// Base64 of the SHA-1 of the original bytes (28 characters): the checksum Immich clients
+    /// deduplicate uploads by. Catalog format 3.
+    case sha1
 
     enum Kind { case int, double, text, bool, takenAt, object, range }
 
@@ -109,7 +114,7 @@ public enum AssetField: UInt8, Sendable, CaseIterable {
         switch self {
         case .bytes, .width, .height, .orientation, .iso, .rating, .trashedAt: .int
         case .latitude, .longitude, .altitude, .fNumber, .exposureTime, .focalLength, .durationSeconds: .double
-        case .mimeType, .type, .make, .model, .lens, .projection, .description, .thumbhash: .text
+        case .mimeType, .type, .make, .model, .lens, .projection, .description, .thumbhash, .owner, .sha1: .text
         case .motion, .favorite, .archived: .bool
         case .takenAt: .takenAt
         case .motionVideo, .thumbnail, .preview: .object
@@ -202,6 +207,10 @@ public struct Asset: Hashable, Sendable {
     public var thumbnail: ObjectRef? { value(.thumbnail).object }
     public var preview: ObjectRef? { value(.preview).object }
     public var thumbhash: String? { value(.thumbhash).text }
+    /// The person who added it (asset field 31), when recorded.
+    public var owner: PersonID? { value(.owner).text.flatMap(PersonID.init(uuid:)) }
+    /// Base64 SHA-1 of the original (asset field 32), when computed.
+    public var sha1: String? { value(.sha1).text }
 }
 
 /// An album as the catalog shows it.
@@ -280,6 +289,16 @@ public enum Edit: Sendable {
     case addMember(publicKey: [UInt8], name: String, role: Role)
     case removeMember(DeviceID)
     case setRole(DeviceID, Role)
+    /// A new person. `passwordHash` is `PasswordHash.hash`'s output (nil: cannot log in yet);
+    /// `avatarColor` one of `Person.avatarColors`. The email must not be a live person's.
+    case createPerson(PersonID, name: String, email: String, isAdmin: Bool, passwordHash: String?,
+                      avatarColor: String = "primary")
+    /// Changes one field of a live person (not `createdAt` or `deleted`: see `removePerson`).
+    case setPerson(PersonID, PersonField, FieldValue)
+    case removePerson(PersonID)
+    /// Says which person a member device belongs to (nil: none). Admins link any device,
+    /// members only their own.
+    case setDevicePerson(DeviceID, PersonID?)
 
     public static func setThumbnail(_ id: Hash256, _ ref: ObjectRef?) -> Edit {
         .setField(id, .thumbnail, ref.map { .object($0) } ?? .null)
@@ -319,7 +338,7 @@ public struct ApplyReport: Sendable {
 /// A catalog error: a code callers can switch on and a message a user can act on.
 public struct CatalogError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable {
-        case unknownAsset, unknownAlbum, unknownMember, ambiguous, invalidEdit, notPermitted
+        case unknownAsset, unknownAlbum, unknownMember, unknownPerson, duplicateEmail, ambiguous, invalidEdit, notPermitted
         case badSignature, notMember, badPayload, wrongLibrary, overlap, tooLarge
         /// Any other database failure.
         case database

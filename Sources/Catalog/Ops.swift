@@ -22,6 +22,11 @@ enum Op: Equatable {
     case albumRemove(AlbumID, Hash256, observed: [Dot])
     case tagAdd(Hash256, String)
     case tagRemove(Hash256, String, observed: [Dot])
+    /// Sets fields of a person, each a last-writer-wins register (format 3). A creation sets
+    /// them all in one change; fields strictly ascending, at least one.
+    case person(PersonID, [(PersonField, FieldValue)])
+    /// Which person a device belongs to (nil: none), a last-writer-wins register (format 3).
+    case devicePerson(DeviceID, PersonID?)
 
     static func == (a: Op, b: Op) -> Bool {
         var wa = ByteWriter(), wb = ByteWriter()
@@ -271,6 +276,12 @@ extension ByteWriter {
         case .tagRemove(let id, let tag, let dots):
             u8(11); hash(id); string(tag); varint(UInt64(dots.count))
             for d in dots { dot(d) }
+        case .person(let p, let fields):
+            u8(12); raw(p.bytes); varint(UInt64(fields.count))
+            for (f, v) in fields { u8(f.rawValue); value(v) }
+        case .devicePerson(let d, let p):
+            u8(13); hash(d.hash)
+            if let p { u8(1); raw(p.bytes) } else { u8(0) }
         }
     }
 
@@ -362,6 +373,29 @@ extension ByteReader {
         case 9: return .albumRemove(try album(), try hash(), observed: try dots())
         case 10: return .tagAdd(try hash(), try tag())
         case 11: return .tagRemove(try hash(), try tag(), observed: try dots())
+        case 12:
+            let p = PersonID(bytes: try raw(16))!
+            let n = try count(max: PersonField.allCases.count, "person field")
+            guard n > 0 else { throw Self.fail("a person change sets no field") }
+            var fields = [(PersonField, FieldValue)]()
+            for _ in 0..<n {
+                let raw = try u8()
+                guard let f = PersonField(rawValue: raw) else { throw Self.fail("unknown person field \(raw)") }
+                guard fields.last.map({ $0.0.rawValue < raw }) ?? true else {
+                    throw Self.fail("person fields not in strictly ascending order")
+                }
+                let v = try value()
+                if let problem = PeopleRules.validate(f, v) { throw Self.fail(problem) }
+                fields.append((f, v))
+            }
+            return .person(p, fields)
+        case 13:
+            let d = DeviceID(hash: try hash())
+            switch try u8() {
+            case 0: return .devicePerson(d, nil)
+            case 1: return .devicePerson(d, PersonID(bytes: try raw(16))!)
+            case let f: throw Self.fail("bad person flag \(f)")
+            }
         case let t: throw Self.fail("unknown change type \(t)")
         }
     }
@@ -452,6 +486,18 @@ enum Registers {
         case .albumSet(let a, let f, _):
             return try Int64.fetchOne(db.cachedStatement(sql: "SELECT hlc FROM album_reg WHERE album = ? AND field = ?"),
                                       arguments: [Data(a.bytes), Int64(f.rawValue)]).map(unsql)
+        case .person(let p, let fields):
+            var top: UInt64? = nil
+            for (f, _) in fields {
+                if let h = try Int64.fetchOne(db.cachedStatement(sql: "SELECT hlc FROM person_reg WHERE person = ? AND field = ?"),
+                                              arguments: [Data(p.bytes), Int64(f.rawValue)]).map(unsql) {
+                    top = max(top ?? 0, h)
+                }
+            }
+            return top
+        case .devicePerson(let d, _):
+            return try Int64.fetchOne(db.cachedStatement(sql: "SELECT hlc FROM device_person WHERE device = ?"),
+                                      arguments: [d.hash.data]).map(unsql)
         case .memberPut(let pk, _, _):
             return try memberHLC(db, DeviceID(publicKey: pk))
         case .memberRemove(let dev):

@@ -255,6 +255,13 @@ private struct RemoteApply {
                 return .reject(CatalogError(.notPermitted, "device \(b.origin.device.short) (\(role)) may not change members"))
             }
         }
+        // People and device links: admin and member devices (SPEC 11). A node below format 3
+        // keeps such changes unparsed; `DeferredChanges.apply` checks the same rule on upgrade.
+        for change in payload.changes {
+            if let op = change.op, let refusal = PeopleRules.refusal(op, role: role, author: b.origin.device) {
+                return .reject(CatalogError(.notPermitted, "batch from device \(who) rejected: \(refusal)"))
+            }
+        }
         return .apply(payload, hasMembers: members)
     }
 

@@ -35,7 +35,7 @@ public final class ChunkScanner {
 
     /// Reads `path` and calls `onChunk` with each chunk's id and bytes, in order.
     /// `newBytes`/`newChunks` of the result count the chunks for which `onChunk` returned true.
-    func scanFile(_ path: String, progress: ((UInt64) -> Void)?,
+    func scanFile(_ path: String, progress: ((UInt64) -> Void)?, observe: ((UnsafeRawBufferPointer) -> Void)? = nil,
                   onChunk: (Hash256, UnsafeRawBufferPointer) throws -> Bool) throws -> StoredObject {
         let fd = try FileIO.openFile(path, O_RDONLY)
         defer { close(fd) }
@@ -60,6 +60,7 @@ public final class ChunkScanner {
             let len = FastCDC.cutPoint(window)
             let chunk = UnsafeRawBufferPointer(rebasing: window[..<len])
             let wholeObject = eof && acc.size == 0 && len == end - start
+            observe?(chunk)
             try acc.add(chunk, isWholeObject: wholeObject, onChunk)
             start += len
             progress?(acc.size)

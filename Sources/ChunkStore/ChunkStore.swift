@@ -73,8 +73,12 @@ public final class ChunkStore: @unchecked Sendable {
 
     /// Imports a file: hashes it, chunks it, writes new chunks, and returns once they are durable.
     /// - Parameter progress: called with the number of bytes processed so far.
-    public func store(fileAt path: String, progress: ((UInt64) -> Void)? = nil) throws -> StoredObject {
+    /// - Parameter observe: sees every byte of the file once, in order, as it is read (for a
+    ///   second digest such as SHA-1 without reading the file again).
+    public func store(fileAt path: String, progress: ((UInt64) -> Void)? = nil,
+                      observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> StoredObject {
         if let bytes = try Self.readSmallFile(path) {
+            if let observe { bytes.withUnsafeBytes { observe($0) } }
             // Hash and chunk outside the lock, so that parallel importers hash in parallel;
             // only the appends and the durable commit are serialized.
             var pieces: [(id: Hash256, range: Range<Int>)] = []
@@ -99,7 +103,7 @@ public final class ChunkStore: @unchecked Sendable {
             }
         }
         return try batch {
-            try scanner.scanFile(path, progress: progress) { id, bytes in try backend.append(id, bytes) }
+            try scanner.scanFile(path, progress: progress, observe: observe) { id, bytes in try backend.append(id, bytes) }
         }
     }
 

@@ -2,6 +2,7 @@ import ChunkStore
 import Catalog
 import Foundation
 import Hummingbird
+import NIOCore
 import Node
 import Presentation
 
@@ -48,6 +49,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     static func from(_ error: any Error) -> APIError {
         switch error {
         case let e as APIError: return e
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "Request body is larger than this route accepts")
         case let e as HTTPError:
             switch e.status {
             case .notFound: return APIError(.notFound, e.body ?? "Not Found")
@@ -65,15 +68,19 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case let e as ChunkStoreError:
             return APIError(e.code == .missingChunk ? .notFound : .internalServerError, e.message)
         case let e as NodeError:
-            return APIError(.internalServerError, e.message)
+            return HearthAPI.nodeErrorResponse(e)
         default:
             return APIError(.internalServerError, "\(error)")
         }
     }
 }
 
-extension HTTPField.Name {
-    static let correlationID = HTTPField.Name("X-Correlation-ID")!
+extension HTTPFields {
+    /// The `X-Correlation-ID` header.
+    var correlationID: String? {
+        get { self[.init("X-Correlation-ID")!] }
+        set { self[.init("X-Correlation-ID")!] = newValue }
+    }
 }
 
 /// A short random id naming one request in logs, error bodies and the `X-Correlation-ID` header.
@@ -89,14 +96,15 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: APIMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let cid = newCorrelationID()
+        var cid = newCorrelationID()
         let start = ContinuousClock.now
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
             var e = APIError.from(error)
-            if e.status == .notFound, context.endpointPath == nil {
+            if let h = error as? HTTPError, h.status == .notFound, h.body == nil {
+                // No route matched (Hummingbird's not-found responder): Immich's words for it.
                 e = APIError(.notFound, "Cannot \(request.method) \(request.uri.path)")
             }
             if e.status.code >= 500 {
@@ -104,7 +112,8 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             response = Self.errorResponse(e, correlationID: cid)
         }
-        response.headers[.correlationID] = cid
+        // A response that made its own error body (a 416) already names its correlation id.
+        if let own = response.headers.correlationID { cid = own } else { response.headers.correlationID = cid }
         let route = context.endpointPath ?? "unknown"
         let elapsed = ContinuousClock.now - start
         metrics.record(route: route, method: request.method.rawValue, status: Int(response.status.code), elapsed: elapsed,
@@ -119,7 +128,7 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func errorResponse(_ e: APIError, correlationID: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        headers[.correlationID] = correlationID
+        headers.correlationID = correlationID
         let body = ByteBuffer(string: e.body(correlationID: correlationID).serialized())
         headers[.contentLength] = String(body.readableBytes)
         return Response(status: e.status, headers: headers, body: .init(byteBuffer: body))

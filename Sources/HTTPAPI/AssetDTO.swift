@@ -54,7 +54,7 @@ enum ImmichDate {
 
 /// Stable UUIDs for what Hearth names by other ids.
 enum DerivedID {
-    /// The owner of an asset until people exist: the importing device, as a UUID.
+    /// The owner of an asset imported before people existed: the importing device, as a UUID.
     static func device(_ d: DeviceID) -> String { UUIDText.derived(d.hash.bytes) }
     /// A tag's UUID: from the BLAKE2b of its name.
     static func tag(_ name: String) -> String { UUIDText.derived(Blake2b.hash256(Array(name.utf8)).bytes) }
@@ -69,15 +69,15 @@ enum AssetDTO {
         let visibility = a.archived ? "archive" : "timeline"
         return .object([
             ("id", .string(AssetUUID(a.id).description)),
-            ("ownerId", .string(DerivedID.device(a.importedBy))),
+            ("ownerId", .string(a.owner?.uuid ?? DerivedID.device(a.importedBy))),
             ("libraryId", .null),
             ("type", .string(isVideo ? "VIDEO" : "IMAGE")),
             ("originalFileName", .string(a.fileName)),
             ("originalPath", .string(a.fileName)),
             ("originalMimeType", .optional(a.mimeType)),
-            // Immich's checksum is the SHA-1 of the original; Hearth names originals by BLAKE2b-256.
-            // Until the catalog stores SHA-1 this is empty, never a value a client could mistake for it.
-            ("checksum", .string("")),
+            // Immich's checksum: the SHA-1 of the original (base64), recorded at import; empty for an
+            // asset no node has computed it for yet, never a value a client could mistake for it.
+            ("checksum", .string(a.sha1 ?? "")),
             ("thumbhash", .optional(a.thumbhash)),
             ("fileCreatedAt", .string(created)),
             ("fileModifiedAt", .string(created)),

@@ -3,15 +3,19 @@ import Foundation
 import HearthCrypto
 
 /// An asset's id as Immich clients see it: a UUID string. Hearth's asset id is the 32-byte
-/// BLAKE2b-256 of the original; its UUID is the first 16 bytes with the version (8, "custom")
-/// and RFC 4122 variant bits set, so the first 6 bytes are unaltered and the catalog's id-prefix
-/// lookup finds the asset back (`resolve`), whose remaining bytes are then checked.
+/// BLAKE2b-256 of the original; its UUID is the first 16 bytes with the version and RFC 4122
+/// variant bits set, so the first 6 bytes are unaltered and the catalog's id-prefix lookup finds
+/// the asset back (`resolve`), whose remaining bytes are then checked.
+///
+/// The version nibble is 4, not 8 ("custom", which describes these ids better): Immich's typed
+/// clients (immichpy, generated from Immich's OpenAPI document) reject any id that does not
+/// match `^…-4…-[89ab]…$`. The bits are as random as a v4's: they are a hash.
 public struct AssetUUID: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(_ id: Hash256) {
         var b = Array(id.bytes.prefix(16))
-        b[6] = (b[6] & 0x0F) | 0x80
+        b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
         bytes = b
     }
@@ -61,22 +65,27 @@ enum UUIDText {
         return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
     }
 
-    /// A stable UUID (version 8) for something named by a longer id (a device, a library).
+    /// A stable UUID (in version 4 form, see `AssetUUID`) for something named by a longer id (a device, a library).
     static func derived(_ bytes: [UInt8]) -> String {
         var b = Array(bytes.prefix(16))
         while b.count < 16 { b.append(0) }
-        b[6] = (b[6] & 0x0F) | 0x80
+        b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
         return format(b)
     }
 }
 
 extension AlbumID {
-    /// The album's 16 bytes as a UUID string.
-    var uuid: String { UUIDText.format(bytes) }
+    /// The album's 16 bytes as a UUID string, in version 4 form (see `AssetUUID`): the albums this
+    /// API creates have those bits set already, so for them it is the id itself; an album made
+    /// elsewhere (the CLI) is found by comparing this form (`HearthAPI.album`).
+    var uuid: String { UUIDText.derived(bytes) }
 
-    init?(uuid: String) {
-        guard let b = UUIDText.parse(uuid) else { return nil }
-        self.init(bytes: b)
+    /// Sixteen fresh random bytes in version 4 form.
+    static func randomV4() -> AlbumID {
+        var b = secureRandomBytes(16)
+        b[6] = (b[6] & 0x0F) | 0x40
+        b[8] = (b[8] & 0x3F) | 0x80
+        return AlbumID(bytes: b)!
     }
 }

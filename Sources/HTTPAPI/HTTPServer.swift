@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL
@@ -47,7 +48,9 @@ public final class HTTPServer: DaemonCompanion, @unchecked Sendable {
     }
 
     public func run(_ daemon: Daemon) async throws {
-        let api = try HearthAPI(libraries: daemon.servedLibraries, peerCount: { [daemon] in daemon.connectedPeerCount }, logger: logger)
+        let libs = daemon.servedLibraries
+        let access = try AccessStore.open(home: libs[0].node.home)
+        let api = try HearthAPI(libraries: libs, access: access, peerCount: { [daemon] in daemon.connectedPeerCount }, logger: logger)
         try await run(api)
     }
 

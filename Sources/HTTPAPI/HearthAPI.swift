@@ -9,11 +9,13 @@ import Presentation
 /// The Immich-compatible HTTP API of one node: the routes of `HearthAPI.routes`, over the node's
 /// libraries. Every edit goes through `HearthNode.commit`, so sync carries it to the other devices.
 ///
-/// Which library a request sees: today the node's default library (the one `hearth` commands
-/// use without `--library`); once people and sessions exist, the library of the request's session
-/// or API key.
+/// Which library a request sees: the one its session or API key belongs to (`Auth`). Every
+/// route but the login page's (`server/*` except statistics and storage, `auth/login`,
+/// `auth/admin-sign-up`, `/.well-known/immich`, `spec.json`, `/metrics`) needs one: 401 without.
 public final class HearthAPI: Sendable {
     public let libraries: [LibraryObjects]
+    /// This node's sessions and API keys.
+    public let access: AccessStore
     public let metrics: APIMetrics
     let logger: Logger
     let defaultIndex: Int
@@ -30,17 +32,15 @@ public final class HearthAPI: Sendable {
     static let smallBody = 64 << 10
     static let bulkBody = 1 << 20
 
-    public init(libraries: [LibraryObjects], peerCount: @escaping @Sendable () -> Int = { 0 }, logger: Logger) throws {
+    public init(libraries: [LibraryObjects], access: AccessStore, peerCount: @escaping @Sendable () -> Int = { 0 }, logger: Logger) throws {
         guard let first = libraries.first else { throw NodeError(.notFound, "no library to serve") }
         self.libraries = libraries
+        self.access = access
         self.metrics = APIMetrics(peerCount: peerCount)
         self.logger = logger
         let wanted = first.node.config.defaultLibrary
         defaultIndex = libraries.firstIndex { $0.node.libraryID == wanted } ?? 0
     }
-
-    /// The library a request is served from.
-    func library(for request: Request) -> LibraryObjects { libraries[defaultIndex] }
 
     /// A router with every route of `routes`, Immich's error bodies, metrics and the access log.
     public func router() -> Router<BasicRequestContext> {
@@ -48,7 +48,8 @@ public final class HearthAPI: Sendable {
         router.middlewares.add(ImmichErrorMiddleware<BasicRequestContext>(metrics: metrics))
         for r in Self.routes {
             router.on(RouterPath(r.hummingbirdPath), method: r.method) { [self] request, context in
-                try await r.handler(self, request, context)
+                if !r.open { _ = try authenticate(request) }
+                return try await r.handler(self, request, context)
             }
         }
         return router
@@ -82,11 +83,14 @@ public struct APIRoute: Sendable {
     public let operationId: String
     public let tag: String
     public let summary: String
+    /// Served without a session or API key.
+    public let open: Bool
     let handler: @Sendable (HearthAPI, Request, BasicRequestContext) async throws -> Response
 
-    init(_ method: HTTPRequest.Method, _ path: String, _ operationId: String, tag: String, _ summary: String,
+    init(_ method: HTTPRequest.Method, _ path: String, _ operationId: String, tag: String, _ summary: String, open: Bool = false,
          _ handler: @escaping @Sendable (HearthAPI, Request, BasicRequestContext) async throws -> Response) {
         (self.method, self.path, self.operationId, self.tag, self.summary, self.handler) = (method, path, operationId, tag, summary, handler)
+        self.open = open
     }
 
     /// Hummingbird's spelling: `/api/assets/:id`.
@@ -103,11 +107,11 @@ public struct APIRoute: Sendable {
 
 extension HearthAPI {
     /// Every route this server registers.
-    public static let routes: [APIRoute] = serverRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + [
-        APIRoute(.get, "/api/spec.json", "getSpec", tag: "Server", "This server's OpenAPI document") { _, _, _ in
+    public static let routes: [APIRoute] = serverRoutes + authRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + [
+        APIRoute(.get, "/api/spec.json", "getSpec", tag: "Server", "This server's OpenAPI document", open: true) { _, _, _ in
             json(OpenAPIDocument.make(HearthAPI.routes))
         },
-        APIRoute(.get, "/metrics", "getMetrics", tag: "Server", "Prometheus metrics") { api, _, _ in
+        APIRoute(.get, "/metrics", "getMetrics", tag: "Server", "Prometheus metrics", open: true) { api, _, _ in
             let text = ByteBuffer(string: api.metrics.render())
             var h = HTTPFields()
             h[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

@@ -103,7 +103,7 @@ enum ObjectResponse {
 extension HearthAPI {
     static let mediaRoutes: [APIRoute] = [
         APIRoute(.get, "/api/assets/{id}/original", "downloadAsset", tag: "Assets", "The original bytes") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let a = try await blocking { try asset(uuid, in: lib) }
             return try await ObjectResponse.serve(a.original, contentType: a.mimeType ?? "application/octet-stream", fileName: a.fileName,
@@ -111,7 +111,7 @@ extension HearthAPI {
         },
         APIRoute(.get, "/api/assets/{id}/thumbnail", "viewAsset", tag: "Assets",
                  "A thumbnail (WebP), preview (JPEG) or the full-size image") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let size = req.uri.queryParameters.get("size") ?? "thumbnail"
             guard ["thumbnail", "preview", "fullsize"].contains(size) else {
@@ -132,7 +132,7 @@ extension HearthAPI {
                                                   metrics: api.metrics, logger: api.logger)
         },
         APIRoute(.get, "/api/assets/{id}/video/playback", "playAssetVideo", tag: "Assets", "The video's bytes") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let a = try await blocking { try asset(uuid, in: lib) }
             if a.type == "video" {
@@ -146,7 +146,7 @@ extension HearthAPI {
             throw APIError.badRequest("Asset \(uuid) is not a video")
         },
         APIRoute(.post, "/api/download/archive", "downloadArchive", tag: "Download", "A zip of originals, streamed") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("assetIds", max: maxBulkIDs)!
             guard !ids.isEmpty else { throw APIError.badRequest("assetIds must not be empty") }

@@ -15,6 +15,7 @@ enum OpenAPIDocument {
             let op: JSON = .object([
                 ("operationId", .string(r.operationId)), ("summary", .string(r.summary)), ("tags", .array([.string(r.tag)])),
                 ("parameters", .array(params)),
+                ("security", .array(r.open ? [] : [.object([("bearer", .array([]))]), .object([("cookie", .array([]))]), .object([("api_key", .array([]))])])),
                 ("responses", .object([("2XX", .object([("description", .string("Success"))])), ("default", errorRef)])),
             ])
             let method = r.method.rawValue.lowercased()
@@ -26,7 +27,13 @@ enum OpenAPIDocument {
             ("openapi", .string("3.0.3")),
             ("info", .object([("title", .string("Hearth (Immich-compatible API)")), ("version", .string(HearthAPI.versionString))])),
             ("paths", .object(byPath.map { ($0.0, .object($0.1)) })),
-            ("components", .object([("schemas", .object([("ErrorResponse", .object([
+            ("components", .object([
+                ("securitySchemes", .object([
+                    ("bearer", .object([("type", .string("http")), ("scheme", .string("Bearer"))])),
+                    ("cookie", .object([("type", .string("apiKey")), ("in", .string("cookie")), ("name", .string("immich_access_token"))])),
+                    ("api_key", .object([("type", .string("apiKey")), ("in", .string("header")), ("name", .string("x-api-key"))])),
+                ])),
+                ("schemas", .object([("ErrorResponse", .object([
                 ("type", .string("object")),
                 ("required", .array(["message", "error", "statusCode", "correlationId"].map(JSON.string))),
                 ("properties", .object([("message", str), ("error", str), ("statusCode", .object([("type", .string("integer"))])),

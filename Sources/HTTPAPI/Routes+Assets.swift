@@ -15,6 +15,14 @@ extension HearthAPI {
         return a
     }
 
+    /// The id of the asset a UUID names, or 404 (unknown, or purged), without reading the asset.
+    static func assetID(_ uuid: String, in lib: LibraryObjects) throws -> Hash256 {
+        guard let u = AssetUUID(string: uuid), let id = try u.resolve(in: lib.node.catalog) else {
+            throw APIError.notFound("Asset \(uuid) not found")
+        }
+        return id
+    }
+
     /// Commits `edits` in batches of `editsPerCommit` (each one signed batch).
     static func commitChunked(_ node: HearthNode, _ edits: [Edit]) throws {
         var i = 0
@@ -58,7 +66,7 @@ extension HearthAPI {
 
     static let assetRoutes: [APIRoute] = [
         APIRoute(.get, "/api/assets/statistics", "getAssetStatistics", tag: "Assets", "Counts of images and videos") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let q = req.uri.queryParameters
             if let v = q.get("visibility"), !["archive", "timeline"].contains(v) {
                 throw APIError.badRequest("visibility must be one of the following values: archive, timeline")
@@ -74,12 +82,12 @@ extension HearthAPI {
                                  ("total", .int(Int64(assets.count)))]))
         },
         APIRoute(.get, "/api/assets/{id}", "getAssetInfo", tag: "Assets", "One asset") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let id = try uuidParameter(ctx)
             return json(try await blocking { try assetJSON(try asset(id, in: lib), lib) })
         },
         APIRoute(.put, "/api/assets/{id}", "updateAsset", tag: "Assets", "Edit one asset") { api, req, ctx in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let uuid = try uuidParameter(ctx)
             let body = try await JSONBody.read(req, limit: smallBody)
             return json(try await blocking {
@@ -90,18 +98,18 @@ extension HearthAPI {
             })
         },
         APIRoute(.put, "/api/assets", "updateAssets", tag: "Assets", "Edit many assets") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             try await blocking {
                 var edits: [Edit] = []
-                for uuid in ids { edits += try updateEdits(body, try asset(uuid, in: lib).id) }
+                for uuid in ids { edits += try updateEdits(body, try assetID(uuid, in: lib)) }
                 try commitChunked(lib.node, edits)
             }
             return noContent()
         },
         APIRoute(.delete, "/api/assets", "deleteAssets", tag: "Assets", "Trash assets, or purge them with force") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             let force = try body.bool("force") ?? false

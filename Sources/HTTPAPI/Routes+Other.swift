@@ -14,7 +14,7 @@ extension HearthAPI {
     }
 
     static func tagChange(_ api: HearthAPI, _ req: Request, _ ctx: BasicRequestContext, adding: Bool) async throws -> Response {
-        let lib = api.library(for: req)
+        let lib = try api.library(for: req)
         let uuid = try uuidParameter(ctx)
         let body = try await JSONBody.read(req, limit: bulkBody)
         let ids = try body.uuids("ids", max: maxBulkIDs)!
@@ -31,7 +31,7 @@ extension HearthAPI {
                     if adding == tagged.contains(id) || !seen.insert(id).inserted { error = adding ? "duplicate" : "not_found" }
                     else { edits.append(adding ? .addTag(id, tag) : .removeTag(id, tag)) }
                 } else { error = "not_found" }
-                return .object([("id", .string(u)), ("success", .bool(error == nil))] + (error.map { [("error", JSON.string($0))] } ?? []))
+                return bulkResult(u, error)
             }
             try commitChunked(lib.node, edits)
             return .array(results)
@@ -47,7 +47,7 @@ extension HearthAPI {
 
     static let otherRoutes: [APIRoute] = [
         APIRoute(.get, "/api/tags", "getAllTags", tag: "Tags", "Every tag") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             return json(.array(try await blocking { try lib.node.catalog.tags() }.map { AssetDTO.tagJSON($0.tag) }))
         },
         APIRoute(.put, "/api/tags/{id}/assets", "tagAssets", tag: "Tags", "Tag assets") { api, req, ctx in
@@ -57,7 +57,7 @@ extension HearthAPI {
             try await tagChange(api, req, ctx, adding: false)
         },
         APIRoute(.post, "/api/trash/empty", "emptyTrash", tag: "Trash", "Purge everything in the trash") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let n = try await blocking {
                 let ids = try trashed(lib).map(\.id)
                 try commitChunked(lib.node, ids.map { .purge($0) })
@@ -66,7 +66,7 @@ extension HearthAPI {
             return json(.object([("count", .int(Int64(n)))]))
         },
         APIRoute(.post, "/api/trash/restore", "restoreTrash", tag: "Trash", "Restore everything in the trash") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let n = try await blocking {
                 let ids = try trashed(lib).map(\.id)
                 try commitChunked(lib.node, ids.map { .restore($0) })
@@ -75,7 +75,7 @@ extension HearthAPI {
             return json(.object([("count", .int(Int64(n)))]))
         },
         APIRoute(.post, "/api/trash/restore/assets", "restoreAssets", tag: "Trash", "Restore some assets from the trash") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             let ids = try body.uuids("ids", max: maxBulkIDs)!
             let n = try await blocking {
@@ -86,7 +86,7 @@ extension HearthAPI {
             return json(.object([("count", .int(Int64(n)))]))
         },
         APIRoute(.get, "/api/map/markers", "getMapMarkers", tag: "Map", "Assets with a location") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let q = req.uri.queryParameters
             for key in ["isArchived", "isFavorite", "withPartners", "withSharedAlbums"] {
                 if let v = q.get(key), v != "true", v != "false" { throw APIError.badRequest("\(key) must be a boolean value") }

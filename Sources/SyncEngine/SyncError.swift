@@ -9,7 +9,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case pairingRefused
         /// The peer sent an Error and closed.
         case closedByPeer
-        /// The connection broke (transport only).
+        /// The connection broke or the peer ended the session: it closed the connection, or sent
+        /// Error `shutting-down` (SPEC 7.2). Not a failure of this node's.
         case connectionLost
         /// The Noise handshake failed or a frame did not decrypt (transport only).
         case handshakeFailed, decryptFailed

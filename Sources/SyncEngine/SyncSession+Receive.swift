@@ -39,6 +39,9 @@ extension SyncSession {
             }
         case .done(let d):
             peerDone = VersionVector(wire: d.entries)
+        case .error(let e) where e.code == .shuttingDown:
+            // SPEC 7.2: the peer ends the session early; as orderly as closing the connection.
+            throw SyncError(.connectionLost, "\(peerName) ended the session (shutting-down\(e.text.isEmpty ? "" : ": \(e.text)"))")
         case .error(let e):
             throw SyncError(.closedByPeer, "\(peerName) closed the session: \(e.code) \(e.text)")
         case .ping(let p):

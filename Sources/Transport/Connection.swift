@@ -259,9 +259,17 @@ struct Connection {
                 case .send(let m):
                     let frame = try secure.sealBuffer(m)
                     context.traffic?.add(sent: frame.readableBytes)
-                    try await outbound.write(frame)
+                    do { try await outbound.write(frame) } catch {
+                        // The peer closed while this side was still sending (SPEC 7.2): it ended the session.
+                        throw SyncError(.connectionLost, "\(peerAddress) closed the connection while \(m.type.map { "\($0)" } ?? "a message") was being sent (\(error))")
+                    }
                 case .close(let e):
-                    logger.warning("disconnecting", metadata: ["reason": "\(e)"])
+                    // The peer ending the session (SPEC 7.2) is no failure of this node's.
+                    if e.code == .connectionLost {
+                        logger.info("disconnecting", metadata: ["reason": "\(e)"])
+                    } else {
+                        logger.warning("disconnecting", metadata: ["reason": "\(e)"])
+                    }
                     throw e
                 case .catalogChanged:
                     onCatalogChange()

@@ -273,6 +273,10 @@ struct MessageReader {
         guard n >= 1, n <= MessageLimits.maxChunkIDsPerRequest else {
             throw MessageError(.limitExceeded, "ChunkRequest.count = \(n), must be 1...\(MessageLimits.maxChunkIDsPerRequest)")
         }
+        // SPEC 5.3 step 3, as for a Vector: the ids are all there before the first is judged.
+        guard n * 32 <= remaining else {
+            throw MessageError(.truncated, "ChunkRequest: \(n) ids need \(n * 32) bytes, \(remaining) left")
+        }
         var ids: [Hash256] = []
         for i in 0..<n {
             let id = try hash("ChunkRequest.ids[\(i)]")

@@ -16,7 +16,7 @@ struct Hearth: AsyncParsableCommand {
             Init.self, Import.self, Assets.self, Show.self, Export.self, Thumbnail.self,
             AlbumCommand.self, Tag.self, Favorite.self, Archive.self, Describe.self, Rate.self,
             Trash.self, Restore.self, EmptyTrash.self, Status.self, Verify.self, GC.self, MakeSamples.self,
-            Serve.self, Sync.self, Invite.self, Join.self, Peers.self, Libraries.self,
+            Serve.self, Sync.self, Invite.self, Join.self, Peers.self, Libraries.self, UserCommand.self, APIKeyCommand.self,
         ]
     )
 }

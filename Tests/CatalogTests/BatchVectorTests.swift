@@ -62,7 +62,19 @@ enum BatchVectors {
                                                    original: object("photo-2", chunks: 1),
                                                    fields: [.bytes: .int(1000), .thumbhash: .text("1QcSHQRnh493V4dIh4eXh1h4kJUI")])),
                           .setField(photo, .thumbhash, .text("3OcRJYB4d3h/iIeHeEh3eIhw+j3A"))], now: now + 5))
-        try a.applyRemote(m.batches(missingFrom: a.versionVector()), now: now + 5)
+        let bob = PersonID(bytes: Array(Blake2b.hash(Array("person-bob".utf8)).prefix(16)))!
+        let hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+        let photo4 = Blake2b.hash256(Array("photo-4".utf8))
+        add("people-v3", "format 3: a person (kind 12) created with every field, this member device linked to them (kind 13), "
+            + "an import recording its owner (31) and SHA-1 (32), then a rename: payload version 3",
+            try m.commit([.createPerson(bob, name: "Bob", email: "bob@example.org", isAdmin: false, passwordHash: hash,
+                                        avatarColor: "green"),
+                          .setDevicePerson(member.deviceID, bob),
+                          .importAsset(AssetImport(id: photo4, fileName: "IMG_0004.JPG", original: object("photo-4", chunks: 1),
+                                                   fields: [.bytes: .int(1000), .owner: .text(bob.uuid),
+                                                            .sha1: .text(SHA1.base64(SHA1.digest(Array("photo-4".utf8))))])),
+                          .setPerson(bob, .name, .text("Bob B."))], now: now + 6))
+        try a.applyRemote(m.batches(missingFrom: a.versionVector()), now: now + 6)
         let mctx = try m.db.read { try Membership.context($0) }
         let next = try m.versionVector()[try m.origin()] + 1
         // A newer node's batch: a kind this release does not know, an import with an unknown
@@ -82,6 +94,8 @@ enum BatchVectors {
             changes: [.known(.setField(photo, .rating, .int(1)))], context: mctx))
         add("refused-member-writes-members", "only an admin changes the member list", sign(lib, member, firstSeq: next + 3,
             changes: [.known(.memberPut(publicKey: stranger.publicKey, name: "Eve", role: .admin))], context: mctx))
+        add("refused-member-links-another-device", "a member device links only itself to a person (kind 13)",
+            sign(lib, member, firstSeq: next + 3, changes: [.known(.devicePerson(founder.deviceID, bob))], context: mctx))
         let good = sign(lib, member, firstSeq: next + 3, changes: [.known(.setField(photo, .rating, .int(2)))], context: mctx)
         var flipped = good.signature
         flipped[0] ^= 1
@@ -185,6 +199,11 @@ enum BatchVectors {
         case .tagAdd(let id, let tag): out["type"] = "tagAdd"; out["asset"] = id.hex; out["tag"] = tag
         case .tagRemove(let id, let tag, let dots):
             out["type"] = "tagRemove"; out["asset"] = id.hex; out["tag"] = tag; out["observed"] = dots.map(json)
+        case .person(let p, let fields):
+            out["type"] = "person"; out["person"] = p.uuid
+            out["fields"] = fields.map { ["field": Int($0.0.rawValue), "name": "\($0.0)", "value": json($0.1)] as [String: Any] }
+        case .devicePerson(let d, let p):
+            out["type"] = "devicePerson"; out["device"] = d.hash.hex; out["person"] = p.map { $0.uuid as Any } ?? NSNull()
         }
         return out
     }
@@ -237,7 +256,7 @@ enum BatchVectors {
                           "publicKey": Hex.encode(k.publicKey), "device": k.deviceID.hash.hex]
         }
         return ["description": "Signed catalog batches of one library (SPEC section 11), applied in this order by a "
-                    + "node at catalog format level 2 that joined the library: each case's payload, its decoded "
+                    + "node at catalog format level 3 that joined the library: each case's payload, its decoded "
                     + "changes and the verdict. A node MUST reach every verdict; decoded.changes is what the payload says.",
                 "library": lib.hex, "formatLevel": Int(CatalogFormat.current), "keys": keys,
                 "digestAfter": try node.digest().hex, "deferredAfter": try node.deferredChangeCount(), "cases": rendered]

@@ -13,6 +13,7 @@ import Testing
         "v2-release-6847644",
         "v3-deferred-change",
         "v4-thumbhash",
+        "v5-people",
     ]
 
     @Test func migrationNamesArePinned() {
@@ -89,8 +90,8 @@ import Testing
         // What a later Hearth would leave: two more migrations and meta.schema moved on.
         let future = CatalogMigrations.version + 2
         try DatabaseQueue(path: path).write { db in
-            try db.execute(sql: "CREATE TABLE person(id BLOB PRIMARY KEY, name TEXT) WITHOUT ROWID")
-            try db.execute(sql: "INSERT INTO grdb_migrations VALUES('v3-person'), ('v4-face')")
+            try db.execute(sql: "CREATE TABLE face(id BLOB PRIMARY KEY, name TEXT) WITHOUT ROWID")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES('v6-face'), ('v7-pet')")
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'schema'", arguments: [future])
         }
         let before = try DatabaseQueue(path: path).read { db in try Self.schemaShape(db) + Self.contents(db) }
@@ -101,7 +102,7 @@ import Testing
         let after = try DatabaseQueue(path: path).read { db in try Self.schemaShape(db) + Self.contents(db) }
         #expect(after == before, "the refused catalog is left as it was")
         let (applied, schema) = try DatabaseQueue(path: path).read(Self.migrationState)
-        #expect(applied == Self.pinned + ["v3-person", "v4-face"])
+        #expect(applied == Self.pinned + ["v6-face", "v7-pet"])
         #expect(schema == future)
     }
 

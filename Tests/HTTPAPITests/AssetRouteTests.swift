@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import HTTPAPI
+import Node
 import Hummingbird
 import HummingbirdTesting
 import Presentation
@@ -37,9 +38,9 @@ import Testing
         let f = try APIFixture(photos: 1, label: "ids")
         try await f.test { c in
             expectImmichError(try await c.get("/api/assets/not-a-uuid"), 400, "id must be a UUID")
-            expectImmichError(try await c.get("/api/assets/00000000-0000-8000-8000-000000000000"), 404, "not found")
-            expectImmichError(try await c.send(.put, "/api/assets/00000000-0000-8000-8000-000000000000", json: #"{"isFavorite":true}"#), 404)
-            expectImmichError(try await c.get("/api/assets/00000000-0000-8000-8000-000000000000/original"), 404)
+            expectImmichError(try await c.get("/api/assets/00000000-0000-4000-8000-000000000000"), 404, "not found")
+            expectImmichError(try await c.send(.put, "/api/assets/00000000-0000-4000-8000-000000000000", json: #"{"isFavorite":true}"#), 404)
+            expectImmichError(try await c.get("/api/assets/00000000-0000-4000-8000-000000000000/original"), 404)
         }
     }
 
@@ -90,6 +91,10 @@ import Testing
             expectImmichError(try await c.send(.put, uri, json: #"{"description":5}"#), 400, "description must be a string")
             // A valid field beside a bad one: nothing is applied.
             expectImmichError(try await c.send(.put, uri, json: #"{"isFavorite":true,"rating":77}"#), 400)
+            // Deep nesting within the size limit: an error, never a crash.
+            expectImmichError(try await c.send(.put, uri, json: String(repeating: "[", count: 60_000)), 400)
+            expectImmichError(try await c.send(.put, uri, json: "{\"a\":" + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "}"), 400)
+            expectImmichError(try await c.send(.put, "/api/assets", json: "{\"ids\":" + String(repeating: "[", count: 200_000)), 400)
             let big = "{\"description\":\"" + String(repeating: "x", count: 70_000) + "\"}"
             expectImmichError(try await c.send(.put, uri, json: big), 413)
             expectImmichError(try await c.send(.put, uri, json: #"{"isFavorite":true}"#, headers: [.contentType: "application/xml"]), 415)
@@ -107,12 +112,12 @@ import Testing
             expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":"all"}"#), 400, "ids must be an array")
             expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":["nope"]}"#), 400, "UUID")
             expectImmichError(try await c.send(.put, "/api/assets", json: #"{"isFavorite":true}"#), 400, "ids")
-            expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":["00000000-0000-8000-8000-000000000000"],"isFavorite":true}"#), 404)
+            expectImmichError(try await c.send(.put, "/api/assets", json: #"{"ids":["00000000-0000-4000-8000-000000000000"],"isFavorite":true}"#), 404)
         }
         #expect(try f.assets().allSatisfy { $0.favorite && $0.rating == 3 })
         try await f.test { c in
             let stats = try await c.get("/api/assets/statistics").json
-            #expect(stats == .object([("images", .int(3)), ("videos", .int(0)), ("total", .int(3))]))
+            #expect(stats?["images"] == .int(3) && stats?["videos"] == .int(0) && stats?["total"] == .int(3))
             let r = try await c.send(.delete, "/api/assets", json: #"{"ids":["\#(f.uuid(all[0]))","\#(f.uuid(all[1]))"]}"#)
             #expect(r.head.status == .noContent, "\(r.text)")
             #expect(try await c.get("/api/assets/statistics?isTrashed=true").json?["total"] == .int(2))

@@ -25,8 +25,8 @@ import Testing
         let ids = all.map { "\"\(f.uuid($0))\"" }.joined(separator: ",")
         let batches = try f.node.catalog.counts().batches
         let clock = ContinuousClock()
-        var timings: [String: Duration] = [:]
-        try await f.test { c in
+        let timings: [String: Duration] = try await f.test { c in
+            var timings: [String: Duration] = [:]
             var t = clock.now
             let r = try await c.send(.put, "/api/assets", json: #"{"ids":[\#(ids)],"isFavorite":true}"#)
             timings["bulk PUT"] = clock.now - t
@@ -39,6 +39,7 @@ import Testing
             let results = try #require(add.json?.arrayValue)
             #expect(results.count == count && results.allSatisfy { $0["success"] == .bool(true) })
             #expect(try await c.get("/api/albums/\(album)").json?["assetCount"] == .int(Int64(count)))
+            return timings
         }
         #expect(try f.node.catalog.assets(AssetFilter(favoritesOnly: true)).count == count)
         let commits = try f.node.catalog.counts().batches - batches

@@ -16,8 +16,12 @@ final class APIFixture: @unchecked Sendable {
     let node: HearthNode
     let api: HearthAPI
     let photos: [String]
+    let access: AccessStore
+    /// A session of the library's admin, sent with every request of `test` (nil: none).
+    var token: String?
+    var person: Person?
 
-    init(photos count: Int = 4, label: String = "api") throws {
+    init(photos count: Int = 4, label: String = "api", person withPerson: Bool = true) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-http-\(label)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         node = try HearthNode.create(home: Home(path: dir.appendingPathComponent("home").path), deviceName: "laptop")
@@ -28,7 +32,13 @@ final class APIFixture: @unchecked Sendable {
         } else {
             photos = []
         }
-        api = try HearthAPI(libraries: [try LibraryObjects(node: node)], peerCount: { 3 }, logger: Logger(label: "test.http"))
+        access = try AccessStore.open(home: node.home)
+        api = try HearthAPI(libraries: [try LibraryObjects(node: node)], access: access, peerCount: { 3 }, logger: Logger(label: "test.http"))
+        if withPerson {
+            let p = try node.addPerson(email: "ann@example.com", name: "Ann", password: "correct horse battery", isAdmin: true)
+            person = p
+            token = try access.createSession(library: node.libraryID, person: p.id, now: HearthNode.wallClockMillis()).token
+        }
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }
@@ -37,10 +47,26 @@ final class APIFixture: @unchecked Sendable {
 
     func uuid(_ a: Asset) -> String { AssetUUID(a.id).description }
 
-    /// Runs `body` with a client of the API's router.
-    func test<T: Sendable>(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> T) async throws -> T {
+    /// Runs `body` with a client of the API's router; every request carries `headers` (by
+    /// default the admin's session as `Authorization: Bearer`).
+    func test<T: Sendable>(headers: HTTPFields? = nil, _ body: @Sendable @escaping (any TestClientProtocol) async throws -> T) async throws -> T {
         let app = Application(router: api.router())
-        return try await app.test(.router) { client in try await body(client) }
+        var h = HTTPFields()
+        if let headers { h = headers } else if let token { h[.authorization] = "Bearer \(token)" }
+        let extra = h
+        return try await app.test(.router) { client in try await body(WithHeaders(base: client, headers: extra)) }
+    }
+}
+
+/// A test client that adds headers (credentials) to every request.
+struct WithHeaders: TestClientProtocol {
+    let base: any TestClientProtocol
+    let headers: HTTPFields
+    var port: Int? { base.port }
+    func executeRequest(uri: String, method: HTTPRequest.Method, headers extra: HTTPFields, body: ByteBuffer?) async throws -> TestResponse {
+        var h = extra
+        for f in headers where h[f.name] == nil { h.append(f) }
+        return try await base.executeRequest(uri: uri, method: method, headers: h, body: body)
     }
 }
 
@@ -71,7 +97,7 @@ func expectImmichError(_ r: TestResponse, _ status: Int, _ messagePart: String? 
     #expect(j?["statusCode"] == .int(Int64(status)), "body \(r.text)", sourceLocation: sourceLocation)
     #expect(j?["error"] == .string(APIError.errorName(status)) && j?["message"]?.stringValue?.isEmpty == false, "body \(r.text)", sourceLocation: sourceLocation)
     let cid = j?["correlationId"]
-    #expect(cid != nil && cid == r.head.headerFields[HTTPField.Name("X-Correlation-ID")!].map(JSON.string),
+    #expect(cid != nil && cid == r.head.headerFields[.init("X-Correlation-ID")!].map(JSON.string),
             "correlation id in body and header: \(r.text)", sourceLocation: sourceLocation)
     if let messagePart {
         if case .string(let m)? = j?["message"] {

@@ -79,10 +79,15 @@ struct HearthBinary {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        let stdin = input.map { _ in Pipe() }
+        p.standardInput = stdin ?? FileHandle.nullDevice
         let exited = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in exited.signal() }
         try p.run()
+        if let stdin, let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
         let outData = LockedData(), errData = LockedData()
         let group = DispatchGroup()
@@ -106,8 +111,8 @@ struct HearthBinary {
 
     /// Runs and expects exit status 0, recording the output otherwise.
     @discardableResult
-    func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
-        let r = try run(args)
+    func ok(_ args: [String], input: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+        let r = try run(args, input: input)
         #expect(r.status == 0, "hearth \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)",
                 sourceLocation: sourceLocation)
         return r

@@ -25,7 +25,7 @@ import Testing
 
     /// Outside modules each may import: the system, and the packages Package.swift gives it.
     static let outside: [String: Set<String>] = [
-        "HearthCrypto": [],
+        "HearthCrypto": ["Crypto"],
         "Wire": [],
         "Catalog": ["GRDB", "GRDBSQLite"],
         "ChunkStore": ["GRDB"],
@@ -34,8 +34,8 @@ import Testing
         "Transport": ["NIOCore", "NIOPosix", "Logging", "Synchronization"],
         "Presentation": [],
         "Jobs": ["Synchronization"],
-        "Node": ["Logging", "Synchronization"],
-        "HTTPAPI": ["Hummingbird", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Prometheus", "Logging", "Synchronization"],
+        "Node": ["Logging", "Synchronization", "GRDB"],
+        "HTTPAPI": ["Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Prometheus", "Logging", "Synchronization"],
         "hearth": ["ArgumentParser"],
     ]
 

@@ -18,6 +18,8 @@ import Testing
         // A convenience for callers creating a library by hand; nothing in these modules calls it, and the
         // simulator derives every library id from its seed (`Catalog.create(... nonce:)`).
         ("Catalog/SyncTypes.swift", "public static func random() -> LibraryID", "caller-facing helper"),
+        // The same for people: the node calls it; the simulator makes person ids from its seed (`version4`).
+        ("Catalog/People.swift", "public static func random() -> PersonID", "caller-facing helper"),
     ]
 
     @Test func noClockSleepThreadsOrUnseededRandomness() throws {

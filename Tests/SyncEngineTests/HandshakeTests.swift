@@ -179,14 +179,76 @@ import Wire
                 Issue.record("\(c.name): no message 3: \(next)")
                 continue
             }
-            if c.psk == nil {
-                #expect(Hex.encode(try Framing.encode(m3)) == c.handshake_frames[2], "\(c.name) message 3")
-            } else {
-                // A joiner's message 3 also carries its name (SPEC 3.1); the vector's carries none.
+            // A joiner's message 3 also carries its name (SPEC 3.1), "joiner" in the vector.
+            #expect(Hex.encode(try Framing.encode(m3)) == c.handshake_frames[2], "\(c.name) message 3")
+            if c.psk != nil {
                 let payload = try PairingPayload(decoding: try b.readMessage(m3))
                 #expect(payload.name == "joiner" && payload.identity == HandshakePayload(identity: alice))
             }
         }
+    }
+
+    /// `transport.json`'s pairing `message3_cases` through the responder's machine: an accepted
+    /// name admits the joiner under it; a refused one is a handshake failure with nothing sent
+    /// after message 2 (no Error) and nobody admitted, so the ticket stays unused (SPEC 3.1).
+    @Test func pairingMessage3CasesFromTheTransportVectors() throws {
+        struct File: Decodable {
+            struct Case: Decodable { let name: String; let frame: String; let device_name: String?; let verdict: String }
+            struct Connection: Decodable {
+                let psk: String?
+                let initiator_ed25519_seed: String
+                let responder_ed25519_seed: String
+                let responder_ephemeral: String
+                let handshake_frames: [String]
+                let message3_cases: [Case]?
+            }
+            let connections: [Connection]
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: root.appendingPathComponent("protocol/vectors/transport.json")))
+        let c = try #require(file.connections.first { $0.psk != nil })
+        let cases = try #require(c.message3_cases)
+        let alice = Identity.fromSeed(Hex.decode(c.initiator_ed25519_seed)!)
+        let bob = Identity.fromSeed(Hex.decode(c.responder_ed25519_seed)!)
+        let library = LibraryID(bytes: [UInt8](repeating: 1, count: 16))!
+        func unframe(_ hex: String) throws -> [UInt8] {
+            var d = FrameDecoder(maxBodyLength: Framing.maxHandshakeBodyLength)
+            let f = try d.feed(Hex.decode(hex)!)
+            try #require(f.count == 1)
+            return f[0]
+        }
+        var verdicts: [String: Int] = [:]
+        for k in cases {
+            let book = Book()
+            book.tickets[Self.ticketID] = (Hex.decode(c.psk!)!, nil)
+            var r = Handshake(HandshakeConfig(
+                role: .responder, identity: bob, library: library,
+                hello: Hello(publicKey: bob.publicKey, library: library.bytes, epoch: 1, policy: .everything, software: "t"),
+                isMember: { d in d == alice.deviceID && !book.admitted.isEmpty }, pairingHook: book.hook,
+                peerName: "joiner", ephemeral: try NoiseKeyPair(secretKey: Hex.decode(c.responder_ephemeral)!)))
+            #expect(r.handle(.start, now: 0).isEmpty)
+            #expect(r.handle(.preamble(.pairing(ticketID: Self.ticketID)), now: 0).isEmpty)
+            let m2 = r.handle(.frame(try unframe(c.handshake_frames[0])), now: 1)
+            guard case .sendFrame(let body2)? = m2.first, m2.count == 1 else {
+                Issue.record("\(k.name): no message 2: \(m2)")
+                continue
+            }
+            #expect(Hex.encode(try Framing.encode(body2)) == c.handshake_frames[1], "\(k.name): message 2")
+            let after3 = r.handle(.frame(try unframe(k.frame)), now: 2)
+            verdicts[k.verdict, default: 0] += 1
+            switch k.verdict {
+            case "accept":
+                #expect(r.closed == nil && after3.isEmpty, "\(k.name): waits for the joiner's Hello: \(after3)")
+                #expect(book.admitted.map(\.name) == [k.device_name!] && book.admitted.first?.key == alice.publicKey, "\(k.name)")
+            case "refuse":
+                #expect(r.closed?.code == .handshakeFailed, "\(k.name): \(String(describing: r.closed))")
+                #expect(Self.frames(after3) == 0 && after3.count == 1, "\(k.name): closes without an Error: \(after3)")
+                #expect(book.admitted.isEmpty, "\(k.name): nobody admitted, the ticket stays unused")
+            default:
+                Issue.record("\(k.name): unknown verdict \(k.verdict)")
+            }
+        }
+        #expect((verdicts["accept"] ?? 0) >= 3 && (verdicts["refuse"] ?? 0) >= 5, "\(verdicts)")
     }
 
     @Test func aSilentPeerTimesOutWhenTimeIsAdvanced() throws {
@@ -289,6 +351,21 @@ import Wire
         w.run(framesToResponder: 2)
         _ = w.responder.handle(.frame([UInt8](repeating: 5, count: 40)), now: 1)
         #expect(w.responderClosed?.code == .decryptFailed)
+    }
+
+    /// Hello's epoch is informational (SPEC 6, Hello): a joiner's new database sends 1, a restored
+    /// one a higher epoch; no value is refused, 0 included, and the session does not depend on it.
+    @Test func helloEpochIsInformational() throws {
+        let n = family([("A", .everything), ("B", .everything)])
+        for epoch: UInt32 in [0, 1, 7, .max] {
+            let hello = Hello(publicKey: n[0].identity.publicKey, library: n[0].library.bytes, epoch: epoch,
+                              policy: .everything, software: "test")
+            var w = Self.pair(n[0], n[1], initiator: { var c = $0; c.hello = hello; return c })
+            w.start()
+            w.run()
+            let o = try #require(Self.outcome(w.sentByResponder), "epoch \(epoch): \(String(describing: w.responderClosed))")
+            #expect(o.peerHello.epoch == epoch && Self.outcome(w.sentByInitiator) != nil)
+        }
     }
 
     // MARK: Pairing

@@ -255,6 +255,24 @@ struct SyncSessionTests {
         #expect(link.a.closed?.code == .closedByPeer)
     }
 
+    /// SPEC 7.2: Error `shutting-down` is the peer ending the session early, like a close: the
+    /// session ends as `connectionLost` (no failure of its own) and sends no Error back. Any
+    /// other Error is the peer's refusal (`closedByPeer`).
+    @Test func aPeersShuttingDownIsAnOrderlyEnd() {
+        let n = family([("A", .everything), ("B", .everything)])
+        var link = Link(n[0], n[1])
+        link.start()
+        let out = link.b.handle(.message(.error(ErrorMessage(code: .shuttingDown, text: "have what I wanted"))),
+                                now: testNow, wallMillis: testNow)
+        #expect(link.b.closed?.code == .connectionLost, "\(String(describing: link.b.closed))")
+        #expect(link.b.closed?.message.contains("ended the session (shutting-down: have what I wanted)") == true)
+        #expect(!out.messages.contains { if case .error = $0 { true } else { false } }, "no Error back: \(out)")
+        var other = Link(n[0], n[1])
+        other.start()
+        _ = other.b.handle(.message(.error(ErrorMessage(code: .badBatch, text: "x"))), now: testNow, wallMillis: testNow)
+        #expect(other.b.closed?.code == .closedByPeer)
+    }
+
     /// A real photo-import batch from an unrelated library: a payload to re-sign.
     func realImportBatch() -> SignedBatch {
         let z = TestNode("Z", seed: 50, policy: .everything)

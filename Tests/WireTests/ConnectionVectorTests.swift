@@ -27,6 +27,16 @@ import Testing
             let handshake_frames: [String]
             let handshake_hash: String
             let transport: [Transport]
+            /// The pairing connection: the name message 3 carries, and other message 3s.
+            let joiner_name: String?
+            let message3_cases: [Message3Case]?
+        }
+        struct Message3Case: Decodable {
+            let name: String
+            let payload: String
+            let frame: String
+            let device_name: String?
+            let verdict: String
         }
         let connections: [Connection]
     }
@@ -38,6 +48,38 @@ import Testing
         try decoder.finish()
         try #require(frames.count == 1)
         return frames[0]
+    }
+
+    /// The pairing connection's other message 3s (`message3_cases`): each payload decodes to its
+    /// name or is refused, as the vector says. `HandshakeTests` runs the same frames through the
+    /// responder's state machine.
+    @Test func pairingMessage3Cases() throws {
+        let file = try JSONDecoder().decode(File.self, from: protocolVector("transport.json"))
+        let c = try #require(file.connections.first { $0.psk != nil })
+        let cases = try #require(c.message3_cases)
+        #expect(cases.count >= 8 && Set(cases.map(\.verdict)) == ["accept", "refuse"])
+        let alice = Identity.fromSeed(hexBytes(c.initiator_ed25519_seed))
+        let bob = Identity.fromSeed(hexBytes(c.responder_ed25519_seed))
+        let hs = Framing.maxHandshakeBodyLength
+        for k in cases {
+            let b = try NoiseHandshake(role: .responder, pattern: .XXpsk3, identity: bob, prologue: hexBytes(c.prologue),
+                                       psk: c.psk.map(hexBytes))
+            b.useEphemeral(try NoiseKeyPair(secretKey: hexBytes(c.responder_ephemeral)))
+            _ = try b.readMessage(try unframe(hexBytes(c.handshake_frames[0]), maxBodyLength: hs))
+            #expect(Hex.encode(try Framing.encode(try b.writeMessage(HandshakePayload(identity: bob).encoded()), maxBodyLength: hs))
+                    == c.handshake_frames[1])
+            let payload = try b.readMessage(try unframe(hexBytes(k.frame), maxBodyLength: hs))
+            #expect(Hex.encode(payload) == k.payload, "\(k.name)")
+            switch (k.verdict, Result { try PairingPayload(decoding: payload) }) {
+            case ("accept", .success(let p)):
+                #expect(p.name == k.device_name && p.identity == HandshakePayload(identity: alice), "\(k.name)")
+                #expect(p.encoded() == payload, "\(k.name) re-encodes")
+            case ("refuse", .failure):
+                #expect(k.device_name == nil, "\(k.name)")
+            case (let v, let r):
+                Issue.record("\(k.name): the vector says \(v), the decoder gave \(r)")
+            }
+        }
     }
 
     @Test func connectionVectors() throws {
@@ -67,10 +109,15 @@ import Testing
         let bobPayload = try HandshakePayload(decoding: try a.readMessage(try unframe(f2, maxBodyLength: hs)))
         #expect(try bobPayload.verifiedDevice(of: a) == bob.deviceID)
 
-        let f3 = try Framing.encode(try a.writeMessage(HandshakePayload(identity: alice).encoded()), maxBodyLength: hs)
+        // Message 3: the identity; on the pairing connection followed by the joiner's name (SPEC 3.1).
+        let m3 = psk == nil ? HandshakePayload(identity: alice).encoded()
+            : PairingPayload(identity: HandshakePayload(identity: alice), name: try #require(c.joiner_name)).encoded()
+        let f3 = try Framing.encode(try a.writeMessage(m3), maxBodyLength: hs)
         #expect(Hex.encode(f3) == c.handshake_frames[2], "\(c.name) handshake frame 3")
-        let alicePayload = try HandshakePayload(decoding: try b.readMessage(try unframe(f3, maxBodyLength: hs)))
+        let read3 = try b.readMessage(try unframe(f3, maxBodyLength: hs))
+        let alicePayload = psk == nil ? try HandshakePayload(decoding: read3) : try PairingPayload(decoding: read3).identity
         #expect(try alicePayload.verifiedDevice(of: b) == alice.deviceID)
+        if psk != nil { #expect(try PairingPayload(decoding: read3).name == c.joiner_name) }
         #expect(Hex.encode(a.handshakeHash) == c.handshake_hash && b.handshakeHash == a.handshakeHash)
 
         let ciphers = ["initiator": a.transportCipher(), "responder": b.transportCipher()]

@@ -21,9 +21,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-LEVEL = 2  # the format level of the node the vectors describe (11.2)
+LEVEL = 3  # the format level of the node the vectors describe (11.2)
 ROLES = {1: "admin", 2: "member", 3: "partner", 4: "recognizer"}
-# Asset fields (11.2): id -> (name, value tag, rule); every field is level 1 but 30 (level 2)
+# Asset fields (11.2): id -> (name, value tag, rule); every field is level 1 but 30 (level 2), 31 and 32 (level 3)
 FIELDS = {
     1: ("bytes", 1, "nonneg"), 2: ("mimeType", 3, None), 3: ("type", 3, "type"), 4: ("takenAt", 5, None),
     5: ("width", 1, "nonneg"), 6: ("height", 1, "nonneg"), 7: ("orientation", 1, (1, 8)),
@@ -34,12 +34,17 @@ FIELDS = {
     21: ("motionVideo", 6, None), 22: ("motionRange", 7, None), 23: ("description", 3, None),
     24: ("rating", 1, (0, 5)), 25: ("favorite", 4, None), 26: ("archived", 4, None),
     27: ("trashedAt", 1, "nonneg"), 28: ("thumbnail", 6, None), 29: ("preview", 6, None),
-    30: ("thumbhash", 3, "thumbhash"),
+    30: ("thumbhash", 3, "thumbhash"), 31: ("owner", 3, "uuid"), 32: ("sha1", 3, "sha1"),
 }
-FIELD_LEVEL = {f: (2 if f == 30 else 1) for f in FIELDS}
+FIELD_LEVEL = {f: (2 if f == 30 else 3 if f in (31, 32) else 1) for f in FIELDS}
+# Person fields (11.2, kind 12): id -> (name, value tag, rule)
+PERSON_FIELDS = {1: ("name", 3, "name"), 2: ("email", 3, "email"), 3: ("isAdmin", 4, None), 4: ("avatarColor", 3, "color"),
+                 5: ("passwordHash", 3, "pwhash"), 6: ("createdAt", 1, "nonneg"), 7: ("deleted", 4, None)}
+AVATAR_COLORS = ("primary", "pink", "red", "yellow", "blue", "green", "purple", "orange", "gray", "amber")
 ALBUM_FIELDS = {1: "name", 2: "description", 3: "cover", 4: "deleted"}
 KINDS = {1: "genesis", 2: "memberPut", 3: "memberRemove", 4: "importAsset", 5: "setField", 6: "purge",
-         7: "albumSet", 8: "albumAdd", 9: "albumRemove", 10: "tagAdd", 11: "tagRemove"}
+         7: "albumSet", 8: "albumAdd", 9: "albumRemove", 10: "tagAdd", 11: "tagRemove", 12: "person", 13: "devicePerson"}
+KIND_LEVEL = {k: (3 if k in (12, 13) else 1) for k in KINDS}
 
 
 class Malformed(Exception):
@@ -157,8 +162,57 @@ def check_field(fid, v):
     if rule == "nonneg" and x < 0 or rule == "type" and x not in ("image", "video") \
             or rule == "finite" and x != x or rule == "finite" and abs(x) == float("inf") \
             or isinstance(rule, tuple) and not rule[0] <= x <= rule[1] \
-            or rule == "thumbhash" and not 1 <= len(x.encode()) <= 128:
+            or rule == "thumbhash" and not 1 <= len(x.encode()) <= 128 \
+            or rule == "uuid" and uuid_bytes(x) is None or rule == "sha1" and not is_sha1(x):
         raise Malformed("field %s: %r outside its rule" % (name, x))
+
+
+def uuid_text(b):
+    h = b.hex()
+    return "-".join((h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]))
+
+
+def uuid_bytes(s):
+    """16 bytes from 8-4-4-4-12 hex digits, else None."""
+    parts = s.split("-")
+    if [len(p) for p in parts] != [8, 4, 4, 4, 12]:
+        return None
+    try:
+        return bytes.fromhex("".join(parts))
+    except ValueError:
+        return None
+
+
+def is_sha1(s):
+    import base64, binascii
+    try:
+        return len(s) == 28 and len(base64.b64decode(s, validate=True)) == 20
+    except (binascii.Error, ValueError):
+        return False
+
+
+def valid_email(s):
+    b = s.encode()
+    return 3 <= len(b) <= 320 and s.count("@") == 1 and s[0] != "@" and s[-1] != "@" \
+        and not any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7f for c in s)
+
+
+def check_person_field(fid, v):
+    """The type and rule of a person field (11.2, kind 12); only passwordHash may be null."""
+    name, tag, rule = PERSON_FIELDS[fid]
+    if v is None:
+        if rule == "pwhash":
+            return
+        raise Malformed("person field %s: null" % name)
+    kind = ["null", "int", "double", "text", "bool"][tag]
+    if kind not in v:
+        raise Malformed("person field %s: wrong type" % name)
+    x = v[kind]
+    if rule == "name" and not 1 <= len(x.encode()) <= 1024 or rule == "email" and not valid_email(x) \
+            or rule == "color" and x not in AVATAR_COLORS or rule == "nonneg" and x < 0 \
+            or rule == "pwhash" and not (x.startswith("$argon2id$") and len(x.encode()) <= 127
+                                         and all(0x20 < ord(c) < 0x7f for c in x)):
+        raise Malformed("person field %s: %r outside its rule" % (name, x))
 
 
 def field_entry(fid, v):
@@ -263,6 +317,28 @@ def change(kind, r, version):
     elif kind == 11:
         out.update(asset=r.hash(), tag=tag_text(r))
         out["observed"] = [r.dot() for _ in range(r.count(65536))]
+    elif kind == 12:
+        out["person"] = uuid_text(r.take(16))
+        n = r.count(len(PERSON_FIELDS))
+        if n < 1:
+            raise Malformed("a person change sets no field")
+        fields = []
+        for _ in range(n):
+            fid = r.u8()
+            if fid not in PERSON_FIELDS:
+                raise Malformed("person field %d" % fid)
+            if fields and fid <= fields[-1]["field"]:
+                raise Malformed("person fields not ascending")
+            v = value(r)
+            check_person_field(fid, v)
+            fields.append(dict(field=fid, name=PERSON_FIELDS[fid][0], value=v))
+        out["fields"] = fields
+    elif kind == 13:
+        out["device"] = r.hash()
+        flag = r.u8()
+        if flag > 1:
+            raise Malformed("person flag %d" % flag)
+        out["person"] = uuid_text(r.take(16)) if flag else None
     return out, kept
 
 
@@ -287,7 +363,7 @@ def decode(payload, case):
     for i in range(n):
         if version == 2:
             kind = r.u8()
-            if kind not in KINDS:
+            if kind not in KINDS or KIND_LEVEL[kind] > 1:
                 raise Malformed("kind %d in version 2" % kind)
             body = r
         else:
@@ -295,7 +371,7 @@ def decode(payload, case):
             if not 1 <= kind <= 0xFFFFFFFF:
                 raise Malformed("kind %d" % kind)
             raw = r.bytes(len(payload))
-            if kind not in KINDS:
+            if kind not in KINDS or KIND_LEVEL[kind] > LEVEL:
                 changes.append(dict(kind=kind, type="unknown", body=raw.hex()))
                 deferred += 1
                 continue
@@ -381,7 +457,7 @@ class Node:
                 return "wrongLibrary"
             if not verifies(pk, message, signature):
                 return "badSignature"
-            return self.role_check(changes, "admin")
+            return self.role_check(changes, "admin", case["device"])
         if any((e["device"], e["epoch"]) == (case["device"], case["epoch"]) and e["seq"] >= case["firstSeq"]
                for e in decoded["context"]):
             return "badPayload"  # 11.1: the context claims the batch's own later changes
@@ -399,11 +475,13 @@ class Node:
             return "notMember"
         if not verifies(author[1], message, signature):
             return "badSignature"
-        return self.role_check(changes, author[2])
+        return self.role_check(changes, author[2], case["device"])
 
     @staticmethod
-    def role_check(changes, role):
-        """Step 4: a partner writes nothing; membership changes in order, the first that fails decides."""
+    def role_check(changes, role, author):
+        """Step 4: a partner writes nothing; membership changes in order, the first that fails
+        decides; then people (kind 12) need an admin or member, device links (kind 13) an admin
+        or the member device linking itself."""
         if role == "partner":
             return "notPermitted"
         for i, c in enumerate(changes):
@@ -412,6 +490,11 @@ class Node:
                     return "badPayload"  # genesis only opens a library
                 if role != "admin":
                     return "notPermitted"
+        for c in changes:
+            if c["kind"] == 12 and role not in ("admin", "member"):
+                return "notPermitted"
+            if c["kind"] == 13 and not (role == "admin" or role == "member" and c["device"] == author):
+                return "notPermitted"
         return None
 
     def apply(self, case, decoded, deferred):

@@ -114,6 +114,10 @@ extension Simulation {
                                   fields: [.bytes: .int(Int64(bytes.count)), .mimeType: .text("image/jpeg")])
             commit(n, [.importAsset(imp), .setThumbnail(obj.id, ObjectRef(id: thumb.id, size: thumb.size, chunks: thumb.chunks))]
                    + newerImportEdits(n, obj.id, bytes))
+            let people = peopleEdits(n, bytes)
+            if !people.isEmpty {
+                if commit(n, people) != nil { result.count(stat: "peopleEdits") }
+            }
         } catch {
             result.fail("\(n.name): chunk store refused an import: \(error)")
         }

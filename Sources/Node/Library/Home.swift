@@ -11,6 +11,7 @@ import Wire
 ///     HOME/libraries/<id>/catalog.sqlite one library's catalog
 ///     HOME/libraries/<id>/chunks/        that library's chunk store (not shared, see DESIGN.md)
 ///     HOME/libraries/<id>/chunks.lock    held while a process has that chunk store open
+///     HOME/access.sqlite                 this node's sessions, API keys and sync checkpoints (hashes only; never synced)
 ///
 /// Release 6847644 wrote layout 1 (one library, `libraries/<id>.sqlite` and `HOME/chunks/`);
 /// `HomeLayout.upgrade` moves such a home to this layout in place.
@@ -225,9 +226,24 @@ public struct NodeError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case notInitialized, alreadyInitialized, corrupt, io, notFound, ambiguous, invalidArgument, verifyFailed, network
         case tooNew
+        /// A wrong email or password, or a missing, unknown or revoked token.
+        case unauthorized
+        /// Too many failed logins; `retryAfterSeconds` says when to try again.
+        case rateLimited
+        /// Allowed to no one in the caller's position (a read-only device, not an admin).
+        case forbidden
+        /// Clashes with what exists (an email another person has).
+        case conflict
     }
     public let code: Code
     public let message: String
+    /// For `rateLimited`: seconds until a login may be tried again.
+    public var retryAfterSeconds: Int? = nil
     public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int?) {
+        self.code = code
+        self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
+    }
     public var description: String { message }
 }

@@ -108,9 +108,12 @@ extension HearthNode {
         // Phase 2: store bytes and make derived images in parallel; commit in batches.
         let sink = ImportSink(node: self, commitEvery: options.commitEvery, total: work.count, progress: progress)
         let workList = work
+        // Every asset records the person this device belongs to (none before `hearth user add`).
+        let owner = try currentPerson()
         ParallelMap.forEach(work.count, workers: options.workers) { i in
             let item = workList[i]
-            sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived))
+            sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived,
+                                               owner: owner))
         }
         try sink.flush()
         let outcome = sink.outcome
@@ -133,10 +136,12 @@ extension HearthNode {
         case failed(String)
     }
 
-    func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool) -> Ingested {
+    func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool, owner: PersonID? = nil) -> Ingested {
         let name = (path as NSString).lastPathComponent
         do {
-            let original = try chunks.store(fileAt: path)
+            // The SHA-1 Immich clients deduplicate by, over the same bytes as they are read.
+            var sha1 = SHA1()
+            let original = try chunks.store(fileAt: path, observe: { sha1.update($0) })
             if let existing = try catalog.asset(original.id), !existing.purged {
                 return .duplicate(original.id, bytes: original.size)
             }
@@ -171,6 +176,8 @@ extension HearthNode {
                     warning = [warning, "ignored \(field): \(problem)"].compactMap { $0 }.joined(separator: "; ")
                 }
             }
+            fields[.sha1] = .text(sha1.finalizeBase64())
+            if let owner { fields[.owner] = .text(owner.uuid) }
             if let m = motion {
                 let video = try chunks.store(fileAt: m)
                 newBytes += video.newBytes

@@ -127,6 +127,7 @@ public final class Daemon: Sendable {
         for lib in libraries { seen.withLock { $0[lib.node.libraryID] = (try? lib.node.catalog.versionVector()) ?? VersionVector() } }
         jobs.every("announce local changes", pollInterval) { [self] in try self.announceLocalChanges() }
         jobs.every("dial peers", .seconds(2)) { [self] in self.dialPeers(dialContexts) }
+        jobs.launch("backfill checksums") { [self] in await self.backfillChecksums() }
         let work = Task { await jobs.run() }
         let companionFailure = FirstError()
         let besides = companion.map { c in
@@ -159,6 +160,27 @@ public final class Daemon: Sendable {
     /// Sync sessions open now, over every library (a device connected twice counts twice).
     public var connectedPeerCount: Int {
         state.withLock { $0.connected.values.reduce(0) { $0 + max(0, $1) } }
+    }
+
+    /// Gives assets imported before SHA-1s were recorded their SHA-1 (see
+    /// `HearthNode.backfillChecksums`), on a thread of its own, reading through the daemon's
+    /// shared chunk stores.
+    func backfillChecksums() async {
+        for lib in libraries {
+            let r: Result<ChecksumBackfill, any Error> = await withCheckedContinuation { done in
+                Thread.detachNewThread {
+                    done.resume(returning: Result { try lib.node.backfillChecksums(source: lib.chunks) })
+                }
+            }
+            switch r {
+            case .success(let b) where b.updated > 0 || b.failed > 0:
+                logger.notice("checksums backfilled", metadata: ["library": "\(lib.node.settings.name)", "updated": "\(b.updated)",
+                                                                "notLocal": "\(b.notLocal)", "failed": "\(b.failed)"])
+            case .success: break
+            case .failure(let e):
+                logger.warning("checksum backfill failed", metadata: ["library": "\(lib.node.settings.name)", "error": "\(e)"])
+            }
+        }
     }
 
     /// Announces local commits (from any process) and lets go of idle chunk stores.

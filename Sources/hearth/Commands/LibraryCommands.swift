@@ -58,10 +58,19 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-hash every stored chunk and check every reference of the catalog.",
         discussion: "Exits 0 when everything is intact, 3 when something is corrupt or missing.")
+    @Flag(help: "First record the SHA-1 of every asset that has none, from the local originals.")
+    var repair = false
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let node = try openNode()
+        if repair {
+            let b = try node.backfillChecksums()
+            if !output.json, b.updated + b.notLocal + b.failed > 0 {
+                warn("SHA-1 recorded for \(b.updated) assets; \(b.notLocal) originals are not on this node"
+                     + (b.failed > 0 ? "; \(b.failed) could not be read: \(b.errors.joined(separator: "; "))" : ""))
+            }
+        }
         let bar = ProgressLine(label: "verifying", enabled: !output.json)
         let result = try node.verify { done, total in
             bar.update(done: Int(done / 1_000_000), total: Int(max(total, 1) / 1_000_000), bytes: done)
