@@ -1,9 +1,9 @@
 # Hearth: `make demo` sets up and shows a node working; `make test` runs the whole suite.
 SWIFT ?= swift
-APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography python3-pip curl
+APT_PACKAGES := libsodium-dev libsqlite3-dev libexif-dev libvips-dev libraw-dev pkg-config ffmpeg faketime python3-cryptography python3-pip python3-venv curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps client-deps build release demo test bench clean previous-release
+.PHONY: deps client-deps immich-deps build release demo test bench clean previous-release
 
 ## Install the Debian packages that are missing (needs root or sudo).
 deps:
@@ -27,6 +27,14 @@ client-deps:
 	  $(CLIENT_PIP) install -q --no-deps --no-index --target .cache/pypi/lib .cache/pypi/wheels/noiseprotocol-0.3.1-py3-none-any.whl \
 	  || echo "warning: noiseprotocol could not be fetched from PyPI; the client end-to-end test will be skipped" >&2; \
 	fi
+
+## Immich's typed Python client (immichpy, pinned) in .cache/immich-venv, for Tests/immich; skipped when PyPI is unreachable.
+IMMICHPY := immichpy==9.2.4
+immich-deps:
+	@[ -x .cache/immich-venv/bin/python ] && .cache/immich-venv/bin/python -c 'import immichpy' 2>/dev/null || { \
+	  rm -rf .cache/immich-venv && python3 -m venv .cache/immich-venv && \
+	  timeout 300 .cache/immich-venv/bin/python -m pip install -q $(IMMICHPY); } \
+	  || echo "warning: $(IMMICHPY) could not be installed from PyPI; the Immich client end-to-end test will be skipped" >&2
 
 build: deps
 	$(SWIFT) build
@@ -70,6 +78,8 @@ test: deps
 	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
 	@$(MAKE) -s client-deps
 	protocol/client/e2e.sh
+	@$(MAKE) -s immich-deps
+	Tests/immich/run.sh
 
 bench: deps
 	bash scripts/bench.sh
