@@ -171,8 +171,10 @@ public struct TimeBucket: Hashable, Sendable {
 /// What Immich's columnar `timeline/bucket` needs of one asset, and no more.
 public struct TimelineAsset: Hashable, Sendable {
     public let id: Hash256
-    /// The device that imported it (the owner field comes with people).
+    /// The device that imported it.
     public let importedBy: DeviceID
+    /// The person who added it (asset field `owner`), when recorded.
+    public let owner: PersonID?
     /// Width over height as displayed: orientations 5–8 (rotated a quarter turn) swap them;
     /// 1 when the size is unknown.
     public let ratio: Double
@@ -325,7 +327,7 @@ extension Catalog {
 
     static let timelineFields: [AssetField] = [.type, .takenAt, .width, .height, .orientation, .latitude, .longitude,
                                                .durationSeconds, .projection, .motionVideo, .favorite, .archived,
-                                               .thumbhash]
+                                               .thumbhash, .owner]
 
     /// One row of `timeBucket`'s query: id, imp_dev, state, sort_key, imp_hlc, local_month, then
     /// `timelineFields`. Nil for a row whose id or device is not 32 bytes (a damaged row).
@@ -349,7 +351,7 @@ extension Catalog {
         }
         let state = r.int(at: 2)
         return TimelineAsset(
-            id: id, importedBy: DeviceID(hash: dev), ratio: ratio,
+            id: id, importedBy: DeviceID(hash: dev), owner: r.optionalText(at: col(.owner)).flatMap(PersonID.init(uuid:)), ratio: ratio,
             isImage: r.optionalText(at: col(.type)) != "video", isFavorite: r.optionalInt(at: col(.favorite)) == 1,
             isTrashed: state == 2, isArchived: state == 1 || r.optionalInt(at: col(.archived)) == 1,
             thumbhash: r.optionalText(at: col(.thumbhash)),

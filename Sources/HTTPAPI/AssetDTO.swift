@@ -95,7 +95,8 @@ enum AssetDTO {
             ("duration", isVideo ? .optional(a.durationSeconds.map { Int64(($0 * 1000).rounded()) }) : .null),
             ("width", .optional(a.width)),
             ("height", .optional(a.height)),
-            ("livePhotoVideoId", .null),
+            // The motion part of a Live Photo uploaded as its own asset (Immich's way) is that asset.
+            ("livePhotoVideoId", a.motionVideo.map { .string(AssetUUID($0.id).description) } ?? .null),
             ("duplicateId", .null),
             ("stack", .null),
             ("people", .array([])),

@@ -33,8 +33,15 @@ public final class HearthAPI: Sendable {
     /// Body limits: small bodies, and bulk ones (20,000 UUIDs with JSON punctuation fit in 1 MiB).
     static let smallBody = 64 << 10
     static let bulkBody = 1 << 20
+    /// The largest upload (`POST /api/assets`) this server accepts, in bytes.
+    public let uploadLimit: Int64
 
-    public init(libraries: [LibraryObjects], access: AccessStore, peerCount: @escaping @Sendable () -> Int = { 0 }, logger: Logger) throws {
+    /// 64 GiB: more than any camera's video file; `uploadLimit` lowers it (tests).
+    public static let defaultUploadLimit: Int64 = 64 << 30
+
+    public init(libraries: [LibraryObjects], access: AccessStore, peerCount: @escaping @Sendable () -> Int = { 0 }, logger: Logger,
+                uploadLimit: Int64 = HearthAPI.defaultUploadLimit) throws {
+        self.uploadLimit = uploadLimit
         guard let first = libraries.first else { throw NodeError(.notFound, "no library to serve") }
         self.libraries = libraries
         self.access = access
@@ -109,7 +116,8 @@ public struct APIRoute: Sendable {
 
 extension HearthAPI {
     /// Every route this server registers.
-    public static let routes: [APIRoute] = serverRoutes + authRoutes + assetRoutes + mediaRoutes + albumRoutes + otherRoutes + syncRoutes + [
+    public static let routes: [APIRoute] = serverRoutes + authRoutes + uploadRoutes + assetRoutes + mediaRoutes + albumRoutes
+        + timelineRoutes + otherRoutes + syncRoutes + [
         APIRoute(.get, "/api/spec.json", "getSpec", tag: "Server", "This server's OpenAPI document", open: true) { _, _, _ in
             json(OpenAPIDocument.make(HearthAPI.routes))
         },

@@ -9,6 +9,7 @@ public final class APIMetrics: @unchecked Sendable {
     private var counters: [String: Counter] = [:]
     private var histograms: [String: DurationHistogram] = [:]
     private let bytes: Counter
+    private let uploads: Counter
     private let peers: Gauge
     private let peerCount: @Sendable () -> Int
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -18,6 +19,8 @@ public final class APIMetrics: @unchecked Sendable {
         self.peerCount = peerCount
         bytes = registry.makeCounter(descriptor: .init(namespace: "hearth", subsystem: "http", metricName: "response_bytes",
                                                        unitName: "total", helpText: "Response body bytes served (known lengths)"))
+        uploads = registry.makeCounter(descriptor: .init(namespace: "hearth", subsystem: "http", metricName: "upload_bytes",
+                                                         unitName: "total", helpText: "Request body bytes received by uploads"))
         peers = registry.makeGauge(descriptor: .init(namespace: "hearth", subsystem: "sync", metricName: "peers_connected",
                                                      helpText: "Sync sessions open now"))
     }
@@ -42,6 +45,9 @@ public final class APIMetrics: @unchecked Sendable {
         histogram.record(elapsed)
         if n > 0 { bytes.increment(by: Int64(n)) }
     }
+
+    /// Counts the bytes of an upload's body.
+    func uploaded(bytes n: Int) { if n > 0 { uploads.increment(by: Int64(n)) } }
 
     /// Counts streamed bytes whose length was not in the headers.
     func served(bytes n: Int) { if n > 0 { bytes.increment(by: Int64(n)) } }

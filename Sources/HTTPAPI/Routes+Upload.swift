@@ -33,7 +33,7 @@ extension HearthAPI {
         },
         APIRoute(.post, "/api/assets/bulk-upload-check", "checkBulkUpload", tag: "Assets",
                  "Which of these checksums the library already holds") { api, req, _ in
-            let lib = api.library(for: req)
+            let lib = try api.library(for: req)
             let body = try await JSONBody.read(req, limit: bulkBody)
             guard case .array(let items)? = body.raw("assets") else { throw APIError.badRequest("assets must be an array") }
             guard items.count <= maxUploadCheckItems else {
@@ -55,7 +55,7 @@ extension HearthAPI {
                         return .object([("id", .string(w.id)), ("action", .string("accept"))])
                     }
                     return .object([("id", .string(w.id)), ("action", .string("reject")), ("reason", .string("duplicate")),
-                                    ("assetId", .string(AssetUUID(a.id).string)), ("isTrashed", .bool(a.trashedAt != nil))])
+                                    ("assetId", .string(AssetUUID(a.id).description)), ("isTrashed", .bool(a.trashedAt != nil))])
                 }
             }
             return json(.object([("results", .array(results))]))
@@ -71,12 +71,13 @@ extension HearthAPI {
     }
 
     static func uploadResponse(_ id: Hash256, created: Bool) -> Response {
-        json(.object([("id", .string(AssetUUID(id).string)), ("status", .string(created ? "created" : "duplicate"))]),
+        json(.object([("id", .string(AssetUUID(id).description)), ("status", .string(created ? "created" : "duplicate"))]),
              status: created ? .created : .ok)
     }
 
     func upload(_ request: Request) async throws -> Response {
-        let lib = library(for: request)
+        let auth = try authenticate(request)
+        let lib = auth.lib
         if let sum = request.headers[.immichChecksum] {
             guard let b64 = ImmichChecksum.base64(sum) else {
                 throw APIError.badRequest("x-immich-checksum must be a SHA-1 in hex (40) or base64 (28)")
@@ -100,7 +101,7 @@ extension HearthAPI {
         if let a = try await Self.blocking({ try Self.existing(sha1: form.sha1, in: lib) }) {
             return Self.uploadResponse(a.id, created: false)
         }
-        let owner = person(for: request)
+        let owner = auth.person.id
         let (id, created) = try await Self.blocking { try Self.importUpload(form, owner: owner, lib: lib) }
         return Self.uploadResponse(id, created: created)
     }

@@ -47,6 +47,9 @@ public struct ImportOptions: Sendable {
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Assets per catalog commit: each commit is one signed batch.
     public var commitEvery = 64
+    /// The person the assets are recorded as added by; nil: the person this device belongs to
+    /// (an upload through the HTTP API names the person who sent it).
+    public var owner: PersonID?
     public init() {}
 }
 
@@ -117,7 +120,7 @@ extension HearthNode {
         let sink = ImportSink(node: self, commitEvery: options.commitEvery, total: work.count, progress: progress)
         let workList = work
         // Every asset records the person this device belongs to (none before `hearth user add`).
-        let owner = try currentPerson()
+        let owner = try options.owner ?? currentPerson()
         ParallelMap.forEach(work.count, workers: options.workers) { i in
             let item = workList[i]
             sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived,
