@@ -108,12 +108,15 @@ extension HearthNode {
         // Phase 2: store bytes and make derived images in parallel; commit in batches.
         let sink = ImportSink(node: self, commitEvery: options.commitEvery, total: work.count, progress: progress)
         let workList = work
-        // Every asset records the person this device belongs to (none before `hearth user add`).
-        let owner = try currentPerson()
+        // Every asset records the person this device belongs to and its SHA-1 (catalog format
+        // 3) once the library has people; before that imports stay format 1, which release
+        // 6847644 (protocol 1) keeps receiving. `backfillChecksums` fills in the SHA-1s later.
+        let recordsPeople = try usesPeople()
+        let owner = recordsPeople ? try currentPerson() : nil
         ParallelMap.forEach(work.count, workers: options.workers) { i in
             let item = workList[i]
             sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived,
-                                               owner: owner))
+                                               owner: owner, checksum: recordsPeople))
         }
         try sink.flush()
         let outcome = sink.outcome
@@ -136,12 +139,13 @@ extension HearthNode {
         case failed(String)
     }
 
-    func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool, owner: PersonID? = nil) -> Ingested {
+    func ingest(_ path: String, info: MediaInfo, motion: String?, derived: Bool, owner: PersonID? = nil,
+                checksum: Bool = true) -> Ingested {
         let name = (path as NSString).lastPathComponent
         do {
             // The SHA-1 Immich clients deduplicate by, over the same bytes as they are read.
             var sha1 = SHA1()
-            let original = try chunks.store(fileAt: path, observe: { sha1.update($0) })
+            let original = try chunks.store(fileAt: path, observe: checksum ? { sha1.update($0) } : nil)
             if let existing = try catalog.asset(original.id), !existing.purged {
                 return .duplicate(original.id, bytes: original.size)
             }
@@ -176,7 +180,7 @@ extension HearthNode {
                     warning = [warning, "ignored \(field): \(problem)"].compactMap { $0 }.joined(separator: "; ")
                 }
             }
-            fields[.sha1] = .text(sha1.finalizeBase64())
+            if checksum { fields[.sha1] = .text(sha1.finalizeBase64()) }
             if let owner { fields[.owner] = .text(owner.uuid) }
             if let m = motion {
                 let video = try chunks.store(fileAt: m)
