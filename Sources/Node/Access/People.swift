@@ -28,6 +28,13 @@ extension HearthNode {
         try catalog.person(ofDevice: identity.deviceID)
     }
 
+    /// Whether the library has (or had) people: from then on imports record owner and SHA-1
+    /// (catalog format 3). Before, nothing this node writes needs more than format 1, so nodes
+    /// of release 6847644 keep syncing with it.
+    public func usesPeople() throws -> Bool {
+        try !catalog.people(includingRemoved: true).isEmpty
+    }
+
     /// A live person by email (compared lowercased) or by UUID.
     public func findPerson(_ emailOrID: String) throws -> Person {
         if let id = PersonID(uuid: emailOrID), let p = try catalog.person(id) { return p }
@@ -144,6 +151,7 @@ extension HearthNode {
     public func backfillChecksums(batchSize: Int = 256, source: (any SyncChunkSource)? = nil,
                                   progress: (_ done: Int, _ notLocal: Int) -> Void = { _, _ in }) throws -> ChecksumBackfill {
         var out = ChecksumBackfill()
+        guard try usesPeople() else { return out }  // see `usesPeople`
         var after: Hash256? = nil
         while true {
             let page = try catalog.assetsMissingSHA1(after: after, limit: max(1, batchSize))

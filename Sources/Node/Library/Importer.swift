@@ -119,14 +119,18 @@ extension HearthNode {
         // Phase 2: store bytes and make derived images in parallel; commit in batches.
         let sink = ImportSink(node: self, commitEvery: options.commitEvery, total: work.count, progress: progress)
         let workList = work
-        // Every asset records the person this device belongs to (none before `hearth user add`).
-        let owner = try options.owner ?? currentPerson()
+        // Every asset records the person who added it and its SHA-1 (catalog format 3) once the
+        // library has people; before that imports stay format 1 but for the ThumbHash (format 2),
+        // and `--for-older-peers` (`formatLevel`) leaves that out too, so release 6847644
+        // (protocol 1) keeps receiving them. `backfillChecksums` fills in the SHA-1s later.
+        let recordsPeople = try usesPeople() && options.formatLevel >= AssetField.sha1.format
+        let owner = recordsPeople ? try options.owner ?? currentPerson() : nil
         ParallelMap.forEach(work.count, workers: options.workers) { i in
             let item = workList[i]
             sink.finish(item.path, self.ingest(item.path, info: item.info, motion: item.motion, derived: options.derived,
-                                               owner: options.formatLevel >= AssetField.owner.format ? owner : nil,
+                                               owner: owner,
                                                thumbhash: options.thumbhash && options.formatLevel >= AssetField.thumbhash.format,
-                                               sha1: options.formatLevel >= AssetField.sha1.format))
+                                               sha1: recordsPeople))
         }
         try sink.flush()
         let outcome = sink.outcome
@@ -156,7 +160,7 @@ extension HearthNode {
         do {
             // The SHA-1 Immich clients deduplicate by, over the same bytes as they are read.
             var sha1 = SHA1()
-            let original = try chunks.store(fileAt: path, observe: { sha1.update($0) })
+            let original = try chunks.store(fileAt: path, observe: checksum ? { sha1.update($0) } : nil)
             if let existing = try catalog.asset(original.id), !existing.purged {
                 return .duplicate(original.id, bytes: original.size)
             }
