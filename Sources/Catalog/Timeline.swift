@@ -256,6 +256,11 @@ public struct MetadataSearch: Sendable {
 public struct SearchPage: Sendable {
     public let assets: [Asset]
     public let nextPage: Int?
+
+    public init(assets: [Asset], nextPage: Int?) {
+        self.assets = assets
+        self.nextPage = nextPage
+    }
 }
 
 /// A map marker: an asset with a position.

@@ -14,8 +14,6 @@ import Presentation
 /// `auth/admin-sign-up`, `/.well-known/immich`, `spec.json`, `/metrics`) needs one: 401 without.
 public final class HearthAPI: Sendable {
     public let libraries: [LibraryObjects]
-    /// This node's sessions and API keys.
-    public let access: AccessStore
     public let metrics: APIMetrics
     /// This node's sessions, API keys and sync checkpoints.
     public let access: AccessStore

@@ -78,7 +78,7 @@ extension HearthAPI {
     func upload(_ request: Request) async throws -> Response {
         let auth = try authenticate(request)
         let lib = auth.lib
-        if let sum = request.headers[.immichChecksum] {
+        if let sum = request.headers.immichChecksum {
             guard let b64 = ImmichChecksum.base64(sum) else {
                 throw APIError.badRequest("x-immich-checksum must be a SHA-1 in hex (40) or base64 (28)")
             }
@@ -134,8 +134,9 @@ extension HearthAPI {
     }
 }
 
-extension HTTPField.Name {
-    static let immichChecksum = HTTPField.Name("x-immich-checksum")!
+extension HTTPFields {
+    /// Immich's `x-immich-checksum`: the SHA-1 of the upload, sent ahead of its body.
+    var immichChecksum: String? { self[.init("x-immich-checksum")!] }
 }
 
 /// Immich's checksums: SHA-1, as hex (40 characters) or base64 (28); stored as base64.

@@ -160,7 +160,7 @@ extension HearthNode {
         do {
             // The SHA-1 Immich clients deduplicate by, over the same bytes as they are read.
             var sha1 = SHA1()
-            let original = try chunks.store(fileAt: path, observe: checksum ? { sha1.update($0) } : nil)
+            let original = try chunks.store(fileAt: path, observe: withSHA1 ? { sha1.update($0) } : nil)
             if let existing = try catalog.asset(original.id), !existing.purged {
                 return .duplicate(original.id, bytes: original.size)
             }
