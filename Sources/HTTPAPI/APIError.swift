@@ -11,10 +11,13 @@ import Presentation
 public struct APIError: Error, Sendable, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let message: String
+    /// Seconds a client should wait before trying again (a `Retry-After` header), when known.
+    public let retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public static func badRequest(_ m: String) -> APIError { APIError(.badRequest, m) }
@@ -118,8 +121,9 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         metrics.record(route: route, method: request.method.rawValue, status: Int(response.status.code), elapsed: elapsed,
                        bytes: response.headers[.contentLength].flatMap { Int($0) } ?? 0)
+        let client = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress ?? "-"
         context.logger.info("\(request.method) \(request.uri.path) \(response.status.code)", metadata: [
-            "correlationId": "\(cid)", "route": "\(route)",
+            "correlationId": "\(cid)", "route": "\(route)", "client": "\(client)",
             "ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000))",
         ])
         return response
@@ -129,6 +133,7 @@ struct ImmichErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         headers.correlationID = correlationID
+        if let wait = e.retryAfter { headers[.retryAfter] = String(wait) }
         let body = ByteBuffer(string: e.body(correlationID: correlationID).serialized())
         headers[.contentLength] = String(body.readableBytes)
         return Response(status: e.status, headers: headers, body: .init(byteBuffer: body))

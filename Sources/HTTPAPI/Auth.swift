@@ -143,7 +143,7 @@ extension HearthAPI {
     static func nodeErrorResponse(_ e: NodeError) -> APIError {
         switch e.code {
         case .unauthorized: APIError(.unauthorized, e.message)
-        case .rateLimited: APIError(.tooManyRequests, e.message)
+        case .rateLimited: APIError(.tooManyRequests, e.message, retryAfter: e.retryAfterSeconds)
         case .forbidden: APIError(.forbidden, e.message)
         case .conflict: APIError(.conflict, e.message)
         case .invalidArgument: APIError(.badRequest, e.message)
@@ -153,7 +153,7 @@ extension HearthAPI {
     }
 
     static let authRoutes: [APIRoute] = [
-        APIRoute(.post, "/api/auth/login", "login", tag: "Authentication", "Log in with email and password", open: true) { api, req, _ in
+        APIRoute(.post, "/api/auth/login", "login", tag: "Authentication", "Log in with email and password", open: true) { api, req, ctx in
             let body = try await JSONBody.read(req, limit: smallBody)
             guard let e = try body.string("email", maxBytes: 320), let email = e, !email.isEmpty else {
                 throw APIError.badRequest("email must be an email")
@@ -162,11 +162,12 @@ extension HearthAPI {
                 throw APIError.badRequest("password must be a string")
             }
             let now = HearthNode.wallClockMillis()
+            let address = ctx.clientAddress
             let (token, person): (String, Person) = try await blocking {
                 // The library holding that email (else the default one, so a miss costs a password check too).
                 let lib = try api.libraries.first { try $0.node.catalog.person(email: email) != nil } ?? api.libraries[api.defaultIndex]
                 let p: Person
-                do { p = try lib.node.login(email: email, password: password, address: nil, now: now) } catch let e as NodeError {
+                do { p = try lib.node.login(email: email, password: password, address: address, now: now, limiter: api.loginLimiter) } catch let e as NodeError {
                     throw nodeErrorResponse(e)
                 }
                 let s = try api.access.createSession(library: lib.node.libraryID, person: p.id,

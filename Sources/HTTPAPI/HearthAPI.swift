@@ -37,9 +37,13 @@ public final class HearthAPI: Sendable {
     /// 64 GiB: more than any camera's video file; `uploadLimit` lowers it (tests).
     public static let defaultUploadLimit: Int64 = 64 << 30
 
+    /// Failed logins per client address and per account (one per process unless a test gives its own).
+    public let loginLimiter: LoginLimiter
+
     public init(libraries: [LibraryObjects], access: AccessStore, peerCount: @escaping @Sendable () -> Int = { 0 }, logger: Logger,
-                uploadLimit: Int64 = HearthAPI.defaultUploadLimit) throws {
+                uploadLimit: Int64 = HearthAPI.defaultUploadLimit, loginLimiter: LoginLimiter = .shared) throws {
         self.uploadLimit = uploadLimit
+        self.loginLimiter = loginLimiter
         guard let first = libraries.first else { throw NodeError(.notFound, "no library to serve") }
         self.libraries = libraries
         self.access = access
@@ -50,9 +54,9 @@ public final class HearthAPI: Sendable {
     }
 
     /// A router with every route of `routes`, Immich's error bodies, metrics and the access log.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.middlewares.add(ImmichErrorMiddleware<BasicRequestContext>(metrics: metrics))
+    public func router() -> Router<HearthRequestContext> {
+        let router = Router(context: HearthRequestContext.self)
+        router.middlewares.add(ImmichErrorMiddleware<HearthRequestContext>(metrics: metrics))
         for r in Self.routes {
             router.on(RouterPath(r.hummingbirdPath), method: r.method) { [self] request, context in
                 if !r.open { _ = try authenticate(request) }
@@ -92,10 +96,10 @@ public struct APIRoute: Sendable {
     public let summary: String
     /// Served without a session or API key.
     public let open: Bool
-    let handler: @Sendable (HearthAPI, Request, BasicRequestContext) async throws -> Response
+    let handler: @Sendable (HearthAPI, Request, HearthRequestContext) async throws -> Response
 
     init(_ method: HTTPRequest.Method, _ path: String, _ operationId: String, tag: String, _ summary: String, open: Bool = false,
-         _ handler: @escaping @Sendable (HearthAPI, Request, BasicRequestContext) async throws -> Response) {
+         _ handler: @escaping @Sendable (HearthAPI, Request, HearthRequestContext) async throws -> Response) {
         (self.method, self.path, self.operationId, self.tag, self.summary, self.handler) = (method, path, operationId, tag, summary, handler)
         self.open = open
     }

@@ -64,7 +64,7 @@ enum ObjectResponse {
         let range: ClosedRange<UInt64>?
         do { range = try self.range(request.headers[.range], size: ref.size) } catch let e as Unsatisfiable {
             headers[.contentRange] = "bytes */\(e.size)"
-            let r = ImmichErrorMiddleware<BasicRequestContext>.errorResponse(
+            let r = ImmichErrorMiddleware<HearthRequestContext>.errorResponse(
                 APIError(.rangeNotSatisfiable, "Range \(request.headers[.range] ?? "") is outside the object's \(e.size) bytes"),
                 correlationID: newCorrelationID())
             var out = r

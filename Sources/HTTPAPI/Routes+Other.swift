@@ -13,7 +13,7 @@ extension HearthAPI {
         return t.tag
     }
 
-    static func tagChange(_ api: HearthAPI, _ req: Request, _ ctx: BasicRequestContext, adding: Bool) async throws -> Response {
+    static func tagChange(_ api: HearthAPI, _ req: Request, _ ctx: HearthRequestContext, adding: Bool) async throws -> Response {
         let lib = try api.library(for: req)
         let uuid = try uuidParameter(ctx)
         let body = try await JSONBody.read(req, limit: bulkBody)

@@ -112,7 +112,17 @@ extension HearthAPI {
         var options = ImportOptions()
         options.owner = owner
         options.workers = 1
-        let report = try node.importPaths([form.file.path], options: options)
+        // The live photo's video is checked before the import, so a refused upload stores nothing.
+        var video: Asset?
+        if let text = form.livePhotoVideoId {
+            guard let u = AssetUUID(string: text), let vid = try u.resolve(in: node.catalog),
+                  let v = try node.catalog.asset(vid), !v.purged, v.type == "video" else {
+                throw APIError.badRequest("livePhotoVideoId \(text) is not a video of this library")
+            }
+            video = v
+        }
+        // The chunk store's lock is the daemon's between transfers: held only for this import.
+        let report = try node.withChunkStore { try node.importPaths([form.file.path], options: options) }
         if let (_, id) = report.duplicates.first { return (id, false) }
         guard let (_, id) = report.imported.first else {
             let why = report.failed.first?.error ?? report.skipped.first.map { "\(form.fileName): \($0.reason)" }
@@ -122,11 +132,7 @@ extension HearthAPI {
         var edits: [Edit] = []
         if form.isFavorite { edits.append(.setFavorite(id, true)) }
         if form.visibility == "archive" { edits.append(.setArchived(id, true)) }
-        if let video = form.livePhotoVideoId {
-            guard let u = AssetUUID(string: video), let vid = try u.resolve(in: node.catalog),
-                  let v = try node.catalog.asset(vid), !v.purged, v.type == "video" else {
-                throw APIError.badRequest("livePhotoVideoId \(video) is not a video of this library")
-            }
+        if let v = video {
             edits += [.setField(id, .motion, .bool(true)), .setField(id, .motionVideo, .object(v.original))]
         }
         if !edits.isEmpty { try node.commit(edits) }

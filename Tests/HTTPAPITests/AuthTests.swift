@@ -76,6 +76,30 @@ import Testing
         }
     }
 
+    /// Over a real socket the client's address is known: failures spread over many accounts from
+    /// one address stop that address, even for an account that never failed.
+    @Test func loginsAreRateLimitedPerAddress() async throws {
+        let f = try APIFixture(photos: 0, label: "ratelimit-addr")
+        let api = try HearthAPI(libraries: f.api.libraries, access: f.access, logger: .init(label: "t"), loginLimiter: LoginLimiter())
+        let app = Application(router: api.router())
+        try await app.test(.live) { c in
+            var statuses: [Int] = []
+            for i in 0..<11 {
+                statuses.append(Int(try await c.send(.post, "/api/auth/login", json: #"{"email":"guess\#(i)@example.com","password":"x"}"#).head.status.code))
+            }
+            #expect(statuses.prefix(10).allSatisfy { $0 == 401 } && statuses.last == 429, "\(statuses)")
+            let ok = try await c.send(.post, "/api/auth/login", json: #"{"email":"ann@example.com","password":"correct horse battery"}"#)
+            expectImmichError(ok, 429, "too many")
+            #expect(ok.head.headerFields[.retryAfter] != nil)
+        }
+        // Another address (the in-process client has none) still logs in.
+        let other = try HearthAPI(libraries: f.api.libraries, access: f.access, logger: .init(label: "t"), loginLimiter: api.loginLimiter)
+        try await Application(router: other.router()).test(.router) { c in
+            let ok = try await c.send(.post, "/api/auth/login", json: #"{"email":"ann@example.com","password":"correct horse battery"}"#)
+            #expect(ok.head.status == .created, "\(ok.text)")
+        }
+    }
+
     @Test func apiKeysCRUDAndUse() async throws {
         let f = try APIFixture(photos: 1, label: "keys")
         let a = f.uuid(try f.assets()[0])

@@ -194,7 +194,6 @@ import Testing
             expectImmichError(try await c.send(.post, "/api/sync/stream?apiKey=\(key)", json: #"{"types":["AssetsV2"]}"#), 403, "API keys")
             expectImmichError(try await c.get("/api/sync/ack", headers: [.init("x-api-key")!: key]), 403, "API keys")
             expectImmichError(try await c.get("/api/sync/ack", headers: [.init("x-api-key")!: "not-a-key"]), 401, "Invalid API key")
-            expectImmichError(try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"]}"#), 401)
             expectImmichError(try await Self.stream(c, "no-such-session"), 401, "Invalid user token")
             expectImmichError(try await Self.stream(c, token, types: #"["AssetsV2","PhotosV9"]"#), 400, "types")
             expectImmichError(try await Self.stream(c, token, types: #""AssetsV2""#), 400, "types must be an array")
@@ -212,6 +211,10 @@ import Testing
             let r = try await c.send(.post, "/api/sync/stream", json: #"{"types":\#(others)}"#, headers: [.cookie: "a=b; immich_access_token=\(token)"])
             #expect(r.head.status == .ok)
             #expect(Self.lines(r).map { $0["type"] } == [.string("SyncCompleteV1")])
+        }
+        // No credential at all.
+        try await f.test(headers: [:]) { c in
+            expectImmichError(try await c.send(.post, "/api/sync/stream", json: #"{"types":["AssetsV2"]}"#), 401)
         }
     }
 

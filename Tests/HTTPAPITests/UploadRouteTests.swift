@@ -131,8 +131,9 @@ extension TestClientProtocol {
             noFile.field("fileCreatedAt", "2023-04-05T06:07:08.000Z")
             expectImmichError(try await c.upload(noFile), 400, "assetData is required")
             expectImmichError(try await c.upload(.upload([], fileName: "empty.jpg")), 400, "must not be empty")
-            // A corrupt photo and a text file: reported with the reason.
-            let corrupt = Array(bytes.prefix(600)) + [UInt8](repeating: 0x55, count: 2000)
+            // A corrupt photo (a JPEG's start marker, then noise) and a text file: reported with
+            // the reason. (A JPEG cut after its headers still decodes, damaged, as elsewhere.)
+            let corrupt: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 0x55, count: 2000)
             expectImmichError(try await c.upload(.upload(corrupt, fileName: "broken.jpg")), 400, "broken.jpg")
             expectImmichError(try await c.upload(.upload(Array("hello".utf8), fileName: "notes.txt")), 400, "notes.txt")
             // Wrong field types.

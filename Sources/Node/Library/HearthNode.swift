@@ -45,6 +45,34 @@ public final class HearthNode: @unchecked Sendable {
         }
     }
 
+    /// Calls of `withChunkStore` in progress, and whether the chunk store was closed when the
+    /// first of them began (then the last one closes it again).
+    private var scopedChunkUsers = 0
+    private var scopeCloses = false
+
+    /// Runs `body` (which may use `chunks`) and, when no other `withChunkStore` call is still
+    /// inside, closes the chunk store and lets go of its lock — unless it was open before, for a
+    /// holder outside any scope. For a long-running process that shares the lock: inside
+    /// `hearth serve` the daemon takes the same lock between transfers (`DaemonChunkStore`), so
+    /// an HTTP upload holds it only while it imports.
+    public func withChunkStore<T>(_ body: () throws -> T) throws -> T {
+        chunkLock.withLock {
+            if scopedChunkUsers == 0 { scopeCloses = openedChunks == nil }
+            scopedChunkUsers += 1
+        }
+        defer {
+            chunkLock.withLock {
+                scopedChunkUsers -= 1
+                if scopedChunkUsers == 0, scopeCloses {
+                    openedChunks = nil
+                    chunksHeld?.release()
+                    chunksHeld = nil
+                }
+            }
+        }
+        return try body()
+    }
+
     /// A library's chunk store, verifying received chunks on every core.
     static func openChunkStore(_ home: Home, _ library: String) throws -> ChunkStore {
         try ChunkStore.open(directory: home.chunksDir(library).path) { count, body in
