@@ -21,7 +21,8 @@ h() { "$HEARTH" --home "$WORK/home" "$@"; }
 "$HEARTH" make-samples "$WORK/photos" --count 24 >/dev/null
 h init --name NAS >/dev/null
 printf 'correct horse battery staple\n' | h user add --email admin@example.com --name Admin --admin --password-stdin >/dev/null
-h serve --listen 127.0.0.1:0 --port-file "$WORK/port" --http 127.0.0.1:0 --http-port-file "$WORK/http-port" \
+# Not through h(): a backgrounded function is a subshell, and SIGTERM would stop the subshell, not serve.
+"$HEARTH" --home "$WORK/home" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --http 127.0.0.1:0 --http-port-file "$WORK/http-port" \
   >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 150); do [ -s "$WORK/http-port" ] && break; sleep 0.1; done
@@ -29,7 +30,10 @@ for _ in $(seq 1 150); do [ -s "$WORK/http-port" ] && break; sleep 0.1; done
 PORT=$(tr -d '[:space:]' <"$WORK/http-port")
 if "$PY" "$ROOT/Tests/immich/immichpy_e2e.py" --url "http://127.0.0.1:$PORT" --email admin@example.com \
      --password 'correct horse battery staple' --photos "$WORK/photos"; then
-  kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || { echo "immichpy e2e: FAIL: hearth serve did not exit cleanly"; exit 1; }
+  kill -TERM "$SERVE_PID"; code=0; wait "$SERVE_PID" || code=$?
+  if [ "$code" != 0 ]; then
+    echo "immichpy e2e: FAIL: hearth serve exited with $code after SIGTERM"; tail -n 30 "$WORK/serve.log"; exit 1
+  fi
   SERVE_PID=""
   h verify >/dev/null || { echo "immichpy e2e: FAIL: hearth verify after the client's session"; exit 1; }
   echo "immichpy e2e: 1 passed, 0 failed ($(( $(date +%s) - start )) s)"
