@@ -70,6 +70,8 @@ previous-release:
 CPU_SUITES := HearthCryptoTests|WireTests|ChunkStoreTests|CatalogTests|MediaTests|SyncEngineTests|SimulatorTests
 test: deps
 	@$(MAKE) -s previous-release >/dev/null || echo "warning: the previous release did not build; its tests will be reported skipped" >&2
+	@$(MAKE) -s client-deps
+	@$(MAKE) -s immich-deps
 	$(SWIFT) build --build-tests
 	python3 protocol/vectors/check_batches.py
 	$(SWIFT) test --skip-build --filter '$(CPU_SUITES)'
@@ -77,9 +79,7 @@ test: deps
 	$(SWIFT) test --skip-build --filter 'HTTPAPITests' --skip 'EndToEndTests'
 	$(SWIFT) test --skip-build --filter 'HTTPAPITests\..*EndToEndTests'
 	HEARTH_PREVIOUS_RELEASE="$(PREVIOUS_BIN)" $(SWIFT) test --skip-build --filter 'NodeTests'
-	@$(MAKE) -s client-deps
 	protocol/client/e2e.sh
-	@$(MAKE) -s immich-deps
 	Tests/immich/run.sh
 
 bench: deps

@@ -50,7 +50,7 @@ T0=$(now); "$H" --home "$WORK/A" import "$WORK/photos" >/dev/null; T1=$(now)
 STORED=$("$H" --home "$WORK/A" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["storedBytes"])')
 echo "   import: $(secs "$T0" "$T1") s; A stores $((STORED / 1000000)) MB (originals + previews + thumbnails)" >&2
 
-"$H" --home "$WORK/A" serve --listen 127.0.0.1:0 --port-file "$WORK/A.port" 2>"$WORK/A.log" &
+"$H" --home "$WORK/A" serve --listen 127.0.0.1:0 --http off --port-file "$WORK/A.port" 2>"$WORK/A.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/A.port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/A.port")

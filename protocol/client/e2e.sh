@@ -44,7 +44,7 @@ b() { "$HEARTH" --home "$WORK/b" "$@"; }
 "$HEARTH" make-samples "$WORK/samples-b" --count 1 --seed 50 >/dev/null
 a init --name A >/dev/null
 a import "$WORK/samples-a" >/dev/null
-a serve --listen 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/serve.log" 2>&1 &
+"$HEARTH" --home "$WORK/a" serve --listen 127.0.0.1:0 --http off --port-file "$WORK/port" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 [ -s "$WORK/port" ] || fail "hearth serve wrote no port"
