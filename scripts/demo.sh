@@ -40,7 +40,7 @@ $A verify
 $A status
 
 step "A second node joins by ticket and syncs over 127.0.0.1"
-$A serve --listen 127.0.0.1:0 --port-file "$WORK/port" > "$WORK/serve.log" 2>&1 &
+$A serve --listen 127.0.0.1:0 --http off --port-file "$WORK/port" > "$WORK/serve.log" 2>&1 &
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port")
 TICKET=$($A invite --address "127.0.0.1:$PORT" | tail -1)

@@ -36,9 +36,12 @@ final class BackgroundHearth: @unchecked Sendable {
     deinit { kill(SIGKILL) }
 
     /// `hearth serve --listen 127.0.0.1:0 --port-file …`, waiting until it has bound its port.
+    /// This build's serve gets `--http off`: these tests use sync only, and parallel serves would
+    /// otherwise race for the HTTP API's default port (the previous release has no HTTP API).
     static func serve(_ node: HearthBinary, label: String, _ extra: [String] = []) throws -> (BackgroundHearth, Int) {
         let portFile = node.scratch.appendingPathComponent("\(label).port")
-        let p = try BackgroundHearth(node, ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path] + extra, label: label)
+        let http = node.executable == nil ? ["--http", "off"] : []
+        let p = try BackgroundHearth(node, ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path] + http + extra, label: label)
         let deadline = Date().addingTimeInterval(20)
         // The port file is written (by rename) once the server listens: wait for it, or for the
         // process to end without it.
