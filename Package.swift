@@ -116,7 +116,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Presentation", "Jobs", "Catalog", "Media", "HearthCrypto"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Presentation", "Jobs", "Catalog", "Media", "HearthCrypto",
+                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
         .testTarget(name: "HTTPAPITests", dependencies: [
             "HTTPAPI", "Node", "Catalog", "HearthCrypto", "Presentation",

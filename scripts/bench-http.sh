@@ -43,7 +43,7 @@ fail() { echo "bench-http: FAIL: $*"; exit 1; }
 # A node with a person, serving HTTP; sets URL and TOKEN.
 serve() { # home
   local home=$1
-  "$HEARTH" --home "$home" init --name bench >/dev/null
+  [ -d "$home" ] || "$HEARTH" --home "$home" init --name bench >/dev/null
   printf '%s\n' "$PASSWORD" | "$HEARTH" --home "$home" user add --email bench@example.com --name Bench --admin --password-stdin >/dev/null
   "$HEARTH" --home "$home" serve --listen 127.0.0.1:0 --port-file "$home.port" --http 127.0.0.1:0 \
     --http-port-file "$home.http" >"$home.log" 2>&1 &

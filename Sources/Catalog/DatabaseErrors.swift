@@ -20,7 +20,7 @@ extension CatalogError {
                       + "(\(label)); free some space and retry")
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             self.init(.corrupt, "catalog database is corrupt (\(label): \(detail)); "
-                      + "run hearth verify / restore from a peer")
+                      + "rebuild it from a peer: move the home aside and `hearth join` again with a ticket from another device")
         case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH:
             self.init(.readOnly, "catalog database cannot be written or opened (\(label): \(detail)); "
                       + "check the file's permissions and the disk")
@@ -30,4 +30,70 @@ extension CatalogError {
             self.init(.database, "\(label): catalog database error while \(action) (\(detail))")
         }
     }
+}
+
+extension Catalog {
+    /// SQLite's own check of the catalog file (`PRAGMA integrity_check`, at most 20 findings):
+    /// empty when the file is intact. A page of random bytes in any table or index shows here,
+    /// though every query the node makes may still succeed.
+    public func integrityProblems() -> [String] {
+        do {
+            let rows = try db.read { try String.fetchAll($0, sql: "PRAGMA integrity_check(20)") }
+            return rows == ["ok"] ? [] : rows
+        } catch {
+            return ["\(CatalogError(databaseError: error, label: label, action: "checking"))"]
+        }
+    }
+
+    /// Rebuilds a damaged catalog file from its tables: a new file gets the same schema, every
+    /// table's rows are copied by a scan of the table itself (never through an index), the
+    /// indexes are built afresh, and the new file replaces the old one, which is kept beside it as
+    /// `catalog.sqlite.damaged-<time>`. Damage in index pages is repaired this way; damage in a
+    /// table's own pages makes the copy fail, and nothing is replaced.
+    /// - Returns: the path the damaged file was moved to.
+    /// Call it with no `Catalog` open on `path`.
+    public static func rebuild(path: String, now: Date = Date()) throws -> String {
+        let fm = FileManager.default
+        let fresh = path + ".rebuild"
+        for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: fresh + suffix) }
+        do {
+            let q = try DatabaseQueue(path: fresh)
+            try q.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS old", arguments: [path])
+                let objects = try Row.fetchAll(db, sql: """
+                    SELECT type, name, sql FROM old.sqlite_master
+                    WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid
+                    """).map { (type: $0["type"] as String, name: $0["name"] as String, sql: $0["sql"] as String) }
+                try db.inTransaction {
+                    for o in objects where o.type == "table" { try db.execute(sql: o.sql) }
+                    for o in objects where o.type == "table" {
+                        let name = o.name.replacingOccurrences(of: "\"", with: "\"\"")
+                        try db.execute(sql: "INSERT INTO main.\"\(name)\" SELECT * FROM old.\"\(name)\" NOT INDEXED")
+                    }
+                    for o in objects where o.type != "table" { try db.execute(sql: o.sql) }
+                    return .commit
+                }
+                try db.execute(sql: "DETACH DATABASE old")
+                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")
+                guard check == ["ok"] else {
+                    throw CatalogError(.corrupt, "\(path): the rebuilt catalog is not intact either (\(check.prefix(3).joined(separator: "; ")))")
+                }
+            }
+            try q.close()
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: fresh + suffix) }
+            if let e = error as? CatalogError { throw e }
+            throw CatalogError(databaseError: error, label: path, action: "rebuilding")
+        }
+        let stamp = Int(now.timeIntervalSince1970)
+        let aside = path + ".damaged-\(stamp)"
+        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
+            try fm.moveItem(atPath: path + suffix, toPath: aside + suffix)
+        }
+        try fm.moveItem(atPath: fresh, toPath: path)
+        return aside
+    }
+
+    /// The catalog's file (or ":memory:").
+    public var path: String { label }
 }

@@ -104,7 +104,7 @@ enum CatalogMigrations {
         }
         for table in releaseTables where try !db.tableExists(table) {
             throw CatalogError(.corrupt, "\(label): catalog database is corrupt (table \(table) is missing); "
-                               + "run hearth verify / restore from a peer")
+                               + "rebuild it from a peer: move the home aside and `hearth join` again with a ticket from another device")
         }
         try db.inTransaction {
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")

@@ -32,6 +32,8 @@ protocol ChunkBackend: AnyObject {
     func verify(progress: (UInt64, UInt64) -> Void) throws -> VerifyReport
     func gc(keep: Set<Hash256>, stop: GCStop?) throws -> GCReport
     func stats() throws -> ChunkStoreStats
+    /// SQLite's own check of the index (empty when intact, or for a store without one).
+    func integrityProblems() -> [String]
 }
 
 struct BatchMark {

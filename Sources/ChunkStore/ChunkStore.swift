@@ -28,6 +28,7 @@ public final class ChunkStore: @unchecked Sendable {
     private let lock = NSLock()
     private let scanner = ChunkScanner()
     private let parallelFor: ParallelFor?
+    private var quarantine: [Hash256] = []
 
     init(backend: any ChunkBackend, parallelFor: ParallelFor? = nil) {
         self.backend = backend
@@ -239,6 +240,25 @@ public final class ChunkStore: @unchecked Sendable {
         try locked { try backend.readForPeer(id) }
     }
 
+    /// A chunk's bytes, checked against its id. A chunk whose bytes fail the check is set aside
+    /// first: forgotten by the index (so `missing(of:)` reports it and sync fetches a good copy)
+    /// and named in `quarantined()`; the read then throws `.corrupt` saying so.
+    public func readChunkOrQuarantine(_ id: Hash256) throws -> [UInt8] {
+        try locked {
+            do {
+                return try backend.read(id)
+            } catch let e as ChunkStoreError where e.code == .corrupt {
+                _ = try backend.forget([id])
+                quarantine.append(id)
+                throw ChunkStoreError(.corrupt, e.message.replacingOccurrences(of: "; fetch it again from a peer", with: "")
+                                      + "; set aside, to be fetched again from a peer")
+            }
+        }
+    }
+
+    /// The chunks `readChunkOrQuarantine` has set aside since this store was opened.
+    public func quarantined() -> [Hash256] { locked { quarantine } }
+
     /// Every stored chunk id, sorted.
     public func allChunkIDs() throws -> [Hash256] {
         try locked { try backend.allIDs() }
@@ -268,6 +288,9 @@ public final class ChunkStore: @unchecked Sendable {
     func gc(keep: Set<Hash256>, stop: GCStop?) throws -> GCReport {
         try locked { try backend.gc(keep: keep, stop: stop) }
     }
+
+    /// SQLite's own check of the chunk index (`PRAGMA integrity_check`): empty when intact.
+    public func integrityProblems() -> [String] { locked { backend.integrityProblems() } }
 
     public func stats() throws -> ChunkStoreStats {
         try locked { try backend.stats() }

@@ -128,7 +128,7 @@ final class FileBackend: ChunkBackend {
                 return ChunkStoreError(.busy, "chunk index is busy: another hearth process holds it (\(path), \(detail))")
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
                 return ChunkStoreError(.corrupt, "chunk index is corrupt (\(path): \(detail)); "
-                                       + "run hearth verify / restore from a peer")
+                                       + "its chunks must be fetched again from a peer: move the home aside and `hearth join` again with a ticket from another device")
             case .SQLITE_IOERR:
                 return ChunkStoreError(.io, "I/O error on the chunk index (\(path): \(detail)); check the disk")
             default:
@@ -318,6 +318,15 @@ final class FileBackend: ChunkBackend {
     func allIDs() throws -> [Hash256] {
         try read { db in
             try Data.fetchAll(db, sql: "SELECT id FROM chunk ORDER BY id").compactMap { Hash256(bytes: [UInt8]($0)) }
+        }
+    }
+
+    func integrityProblems() -> [String] {
+        do {
+            let rows = try read { try String.fetchAll($0, sql: "PRAGMA integrity_check(20)") }
+            return rows == ["ok"] ? [] : rows.map { "chunk index \(directory)/index.sqlite: \($0)" }
+        } catch {
+            return ["\(error)"]
         }
     }
 

@@ -91,6 +91,8 @@ final class MemoryBackend: ChunkBackend {
         return report
     }
 
+    func integrityProblems() -> [String] { [] }
+
     func stats() throws -> ChunkStoreStats {
         let bytes = chunks.values.reduce(UInt64(0)) { $0 + UInt64($1.count) }
         return ChunkStoreStats(chunkCount: chunks.count, storedBytes: bytes, packCount: 0, packBytes: bytes)

@@ -78,9 +78,12 @@ extension Catalog: SyncCatalog {
 extension ChunkStore: SyncChunkSource {
     public func syncMissing(_ ids: [Hash256]) throws -> [Hash256] { try missing(of: ids) }
 
+    /// A stored chunk's bytes, re-hashed: a chunk that fails its hash is never handed out. It is
+    /// set aside (`quarantine`) so that `missing(of:)` reports it and the next sync, `hearth repair`
+    /// or an on-demand fetch brings a good copy, and the read throws `.corrupt` naming it.
     public func syncRead(_ id: Hash256) throws -> [UInt8]? {
         guard try hasChunk(id) else { return nil }
-        return try readChunkForPeer(id)
+        return try readChunkOrQuarantine(id)
     }
 
     public func syncPut(_ id: Hash256, _ bytes: [UInt8]) throws { _ = try putChunk(id, bytes) }

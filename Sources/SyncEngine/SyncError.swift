@@ -64,6 +64,11 @@ public struct SyncSummary: Equatable, Sendable, CustomStringConvertible {
     public var chunkBytesSent = 0
     /// Chunks wanted that the peer did not hold.
     public var chunksUnavailable = 0
+    /// Chunks the peer asked for that failed their hash in this node's store: not sent (the peer
+    /// was told they are absent) and set aside for repair. Each a sentence naming the chunk.
+    public var chunksDamagedHere: [String] = []
+    /// Chunks the peer sent whose bytes did not match their id (the session then ends).
+    public var chunksRejected = 0
     /// Bytes of every message each way (type byte included, before encryption).
     public var messageBytesReceived = 0
     public var messageBytesSent = 0
@@ -75,6 +80,7 @@ public struct SyncSummary: Equatable, Sendable, CustomStringConvertible {
             + " (\(chunkBytesReceived) bytes); sent \(changesSent) changes in \(batchesSent) batches and"
             + " \(chunksSent) chunks (\(chunkBytesSent) bytes)"
             + (chunksUnavailable > 0 ? "; \(chunksUnavailable) wanted chunks not held by the peer" : "")
+            + (chunksDamagedHere.isEmpty ? "" : "; \(chunksDamagedHere.count) chunks asked for failed their hash here and were set aside, not sent")
     }
 }
 

@@ -1,4 +1,5 @@
 import Catalog
+import ChunkStore
 import HearthCrypto
 import Wire
 
@@ -77,7 +78,15 @@ extension SyncSession {
             guard peerChunkHead < peerChunkQueue.count else { return nil }
             let id = peerChunkQueue[peerChunkHead]
             peerChunkHead += 1
-            guard let bytes = try chunks.syncRead(id) else { return .chunkData(.absent(id)) }
+            let read: [UInt8]?
+            do {
+                read = try chunks.syncRead(id)
+            } catch let e as ChunkStoreError where e.code == .corrupt {
+                // Bit rot here: never sent. The peer hears "absent" and fetches it elsewhere.
+                summary.chunksDamagedHere.append(e.message)
+                read = nil
+            }
+            guard let bytes = read else { return .chunkData(.absent(id)) }
             precondition(bytes.count <= MessageLimits.maxChunkBytes, "chunk store holds a chunk over the limit")
             outgoingChunk = (id, bytes, 0)
         }

@@ -122,6 +122,8 @@ extension SyncSession {
             }
             // A store that checks on put (the real one) is not made to hash twice; see `storeReceived`.
             guard chunks.syncChecksOnPut || Blake2b.hash256(bytes) == d.id else {
+                summary.chunksRejected += 1
+                try storeReceived() // what verified before it is kept
                 throw SyncError(.protocolViolation, "\(peerName) sent bytes for chunk \(d.id.hex.prefix(16)) that hash to something else")
             }
             unstored.append((d.id, bytes))
@@ -154,6 +156,14 @@ extension SyncSession {
         do {
             try chunks.syncPut(batch: unstored)
         } catch let e as ChunkStoreError where e.code == .hashMismatch || e.code == .tooLarge {
+            // The store took none of the batch: keep every chunk that verifies, then end the session.
+            let good = unstored.filter { $0.bytes.count <= MessageLimits.maxChunkBytes && Blake2b.hash256($0.bytes) == $0.id }
+            summary.chunksRejected += unstored.count - good.count
+            if !good.isEmpty { try chunks.syncPut(batch: good) }
+            summary.chunksReceived += good.count
+            summary.chunkBytesReceived += good.reduce(0) { $0 + $1.bytes.count }
+            unstored.removeAll(keepingCapacity: true)
+            unstoredBytes = 0
             throw SyncError(.protocolViolation, "\(peerName) sent a chunk whose bytes do not match its id (\(e.message))")
         }
         summary.chunksReceived += unstored.count

@@ -15,7 +15,7 @@ struct Hearth: AsyncParsableCommand {
         subcommands: [
             Init.self, Import.self, Assets.self, Show.self, Export.self, Thumbnail.self,
             AlbumCommand.self, Tag.self, Favorite.self, Archive.self, Describe.self, Rate.self,
-            Trash.self, Restore.self, EmptyTrash.self, Status.self, Verify.self, GC.self, Thumbhashes.self, MakeSamples.self,
+            Trash.self, Restore.self, EmptyTrash.self, Status.self, Verify.self, Repair.self, GC.self, Thumbhashes.self, MakeSamples.self,
             Serve.self, Sync.self, Invite.self, Join.self, Peers.self, Libraries.self, UserCommand.self, APIKeyCommand.self,
         ]
     )

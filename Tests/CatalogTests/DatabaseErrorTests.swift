@@ -23,7 +23,7 @@ import Testing
         let e = try #require(throws: CatalogError.self) { try Catalog.open(path: path, identity: identity(1)) }
         #expect(e.code == .corrupt)
         #expect(e.message.contains("catalog database is corrupt (\(path)"), "\(e.message)")
-        #expect(e.message.contains("restore from a peer"))
+        #expect(e.message.contains("from a peer"))
     }
 
     /// The page limit stands in for a full disk: SQLite answers SQLITE_FULL either way.

@@ -87,6 +87,16 @@ public final class AccessStore: @unchecked Sendable {
         }
     }
 
+    /// SQLite's own check of the file (`PRAGMA integrity_check`): empty when intact.
+    public func integrityProblems() -> [String] {
+        do {
+            let rows = try db.read { try String.fetchAll($0, sql: "PRAGMA integrity_check(20)") }
+            return rows == ["ok"] ? [] : rows.map { "access store \(path): \($0)" }
+        } catch {
+            return ["access store \(path): \(error)"]
+        }
+    }
+
     private func guarded<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as NodeError { throw e } catch {
             throw NodeError(.io, "\(path): \(error)")

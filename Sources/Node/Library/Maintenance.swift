@@ -15,11 +15,14 @@ public struct VerifyOutcome: Sendable {
     public var problems: [String] = []
     /// Objects this node's storage policy does not keep locally (fetched from peers on demand).
     public var notKept = 0
+    /// SQLite found the catalog file damaged (`hearth repair` rebuilds damaged indexes).
+    public var catalogDamaged = false
     public var isClean: Bool { problems.isEmpty }
 
     public var json: JSON {
         .object([
             ("ok", .bool(isClean)),
+            ("catalogDamaged", .bool(catalogDamaged)),
             ("chunksChecked", .int(Int64(chunksChecked))),
             ("bytesChecked", .int(Int64(bytesChecked))),
             ("objectsChecked", .int(Int64(objectsChecked))),
@@ -46,6 +49,14 @@ extension HearthNode {
     /// policy keeps is complete.
     public func verify(progress: @escaping (UInt64, UInt64) -> Void = { _, _ in }) throws -> VerifyOutcome {
         var out = VerifyOutcome()
+        let damage = catalog.integrityProblems()
+        if !damage.isEmpty {
+            out.catalogDamaged = true
+            out.problems.append("the catalog of library \(libraryID) (\(catalog.path)) is damaged: SQLite reports "
+                                + damage.prefix(3).joined(separator: "; ")
+                                + "; run `hearth repair`, which rebuilds damaged indexes and otherwise says how to rebuild the catalog from a peer")
+        }
+        out.problems += try chunks.integrityProblems().map { $0 + "; its chunks must be fetched again from a peer" }
         let report = try chunks.verify(progress: progress)
         out.chunksChecked = report.chunksChecked
         out.bytesChecked = report.bytesChecked
@@ -65,6 +76,21 @@ extension HearthNode {
             }
         }
         return out
+    }
+
+    /// Re-hashes every stored chunk and sets aside (forgets) those that fail, so that they count
+    /// as missing and the next sync fetches good copies from a peer. Returns what was set aside.
+    public func setAsideDamagedChunks(progress: @escaping (UInt64, UInt64) -> Void = { _, _ in }) throws -> [ChunkProblem] {
+        let report = try chunks.verify(progress: progress)
+        try chunks.forget(report.problems.map(\.chunk))
+        return report.problems
+    }
+
+    /// How many chunks of the objects this node's policy keeps are not stored.
+    public func missingWantedChunks() throws -> Int {
+        var wanted: [Hash256] = []
+        for (kind, ref, _) in try referencedObjects() where keeps(kind) { wanted += ref.chunks }
+        return try chunks.missing(of: wanted).count
     }
 
     /// Removes chunks that no live asset references (purged assets' bytes, crash leftovers).

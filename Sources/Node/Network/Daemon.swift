@@ -272,8 +272,12 @@ public final class Daemon: Sendable {
         switch report {
         case .connected(let device, _, _):
             state.withLock { $0.connected["\(id)/\(device.string)", default: 0] += 1 }
-        case .ended(let device?, let address, _, _, let error):
+        case .ended(let device?, let address, _, let summary, let error):
             state.withLock { $0.connected["\(id)/\(device.string)", default: 1] -= 1 }
+            if let damaged = summary?.chunksDamagedHere, !damaged.isEmpty {
+                logger.warning("chunks failed their hash here and were not sent; set aside to be fetched again (hearth repair)",
+                               metadata: ["peer": "\(device.short)", "count": "\(damaged.count)", "first": "\(damaged[0])"])
+            }
             if let error { logger.info("session ended", metadata: ["peer": "\(device.short)", "address": "\(address)", "reason": "\(error)"]) }
         case .ended(nil, _, _, _, _):
             break // the server or the dialler logs why

@@ -50,6 +50,7 @@ public struct PeerSyncResult: Sendable {
             ("changesSent", .int(Int64(s.changesSent))), ("batchesSent", .int(Int64(s.batchesSent))),
             ("chunksSent", .int(Int64(s.chunksSent))), ("chunkBytesSent", .int(Int64(s.chunkBytesSent))),
             ("chunksUnavailable", .int(Int64(s.chunksUnavailable))),
+            ("chunksDamagedHere", .array(s.chunksDamagedHere.map(JSON.string))), ("chunksRejected", .int(Int64(s.chunksRejected))),
             ("messageBytesReceived", .int(Int64(s.messageBytesReceived))), ("messageBytesSent", .int(Int64(s.messageBytesSent))),
         ]
         return .object(pairs)

@@ -87,6 +87,74 @@ struct Verify: ParsableCommand {
     }
 }
 
+struct Repair: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set aside damaged chunks, fetch good copies from the library's peers, and verify.",
+        discussion: """
+            Re-hashes every stored chunk; those that fail are forgotten (they count as missing), then \
+            one sync with every known peer (or --peer) fetches them again, and verify runs. Exits 0 \
+            when the library is intact afterwards, 3 otherwise (the problems are listed).
+            """)
+    @Option(help: "HOST:PORT of the peer to fetch from (default: every known peer).") var peer: String?
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        var catalogRebuilt: String?
+        if let (path, library) = try Self.damagedCatalog() {
+            do {
+                catalogRebuilt = try Catalog.rebuild(path: path)
+            } catch {
+                throw NodeError(.corrupt, "the catalog of library \(library) (\(path)) is damaged beyond its indexes (\(error)); "
+                                + "rebuild it from a peer: move this home aside and `hearth join` again with a ticket "
+                                + "from another device (`hearth invite` there)")
+            }
+            if !output.json { warn("the catalog was rebuilt from its tables; the damaged file is kept as \(catalogRebuilt!)") }
+        }
+        let node = try openNode()
+        let bar = ProgressLine(label: "checking", enabled: !output.json)
+        let bad = try node.setAsideDamagedChunks { done, total in
+            bar.update(done: Int(done / 1_000_000), total: Int(max(total, 1) / 1_000_000), bytes: done)
+        }
+        bar.finish()
+        if !output.json { for p in bad { warn("set aside: \(p.description)") } }
+        let log = HearthLogging.logger("hearth.repair", verbose: false)
+        var results: [PeerSyncResult] = []
+        let missing = try node.missingWantedChunks()
+        if missing > 0 {
+            let syncBar = ProgressLine(label: "fetching", enabled: !output.json)
+            let start = DispatchTime.now().uptimeNanoseconds
+            results = try await node.syncOnce(peer: try peer.map(PeerEndpoint.init(parsing:)), logger: log,
+                                              progress: { syncBar.update(sync: $1, peer: $0, startedAt: start) })
+            syncBar.finish()
+        }
+        let after = try node.verify()
+        let fetched = results.reduce(0) { $0 + ($1.summary?.chunksReceived ?? 0) }
+        emit(output.json, .object([
+            ("catalogRebuiltFrom", .optional(catalogRebuilt)),
+            ("setAside", .array(bad.map { .string($0.description) })),
+            ("chunksMissingBefore", .int(Int64(missing))), ("chunksFetched", .int(Int64(fetched))),
+            ("peers", .array(results.map(\.json))), ("verify", after.json),
+        ])) {
+            var lines = ["set aside \(bad.count) damaged chunks; \(missing) wanted chunks were missing; fetched \(fetched) from \(results.count) peers"]
+            lines += results.compactMap { r in r.error.map { "peer \(r.address): FAILED: \($0)" } }
+            lines += after.problems.map { "PROBLEM: \($0)" }
+            lines.append(after.isClean ? "ok: the library is intact" : "\(after.problems.count) problems remain")
+            return lines.joined(separator: "\n")
+        }
+        if !after.isClean { throw ExitCode(3) }
+    }
+}
+
+extension Repair {
+    /// The catalog's path and library when SQLite finds it damaged; the node opened to look is
+    /// closed again when this returns, so the file can be replaced.
+    static func damagedCatalog() throws -> (String, String)? {
+        let node = try openNode()
+        guard !node.catalog.integrityProblems().isEmpty else { return nil }
+        return (node.catalog.path, "\(node.libraryID)")
+    }
+}
+
 struct GC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc", abstract: "Remove stored chunks that nothing references any more (after empty-trash).")

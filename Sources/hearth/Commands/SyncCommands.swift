@@ -96,6 +96,9 @@ struct Sync: AsyncParsableCommand {
                     + (s.chunksUnavailable > 0 ? "; \(s.chunksUnavailable) wanted chunks not held by the peer" : "")
             }.joined(separator: "\n")
         }
+        for r in results {
+            for d in r.summary?.chunksDamagedHere ?? [] { warn("not sent to \(r.address): \(d)") }
+        }
         let failed = results.filter { $0.error != nil }
         for f in failed { warn("sync with \(f.address) failed: \(f.error ?? "")") }
         if !failed.isEmpty { throw ExitCode(failed.count == results.count ? 3 : 1) }
