@@ -56,6 +56,11 @@ extension HearthNode {
                                 + damage.prefix(3).joined(separator: "; ")
                                 + "; run `hearth repair`, which rebuilds damaged indexes and otherwise says how to rebuild the catalog from a peer")
         }
+        let access = home.root.appendingPathComponent("access.sqlite").path
+        if FileManager.default.fileExists(atPath: access) {
+            let damage = (try? AccessStore.open(path: access))?.integrityProblems() ?? ["access store \(access) cannot be opened"]
+            out.problems += damage.map { $0 + "; it holds only this node's logins and API keys: stop hearth serve, delete it, and log in again" }
+        }
         out.problems += try chunks.integrityProblems().map { $0 + "; its chunks must be fetched again from a peer" }
         let report = try chunks.verify(progress: progress)
         out.chunksChecked = report.chunksChecked
