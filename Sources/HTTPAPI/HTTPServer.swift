@@ -3,6 +3,8 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
+import NIOHTTPTypes
 import NIOSSL
 import Node
 import ServiceLifecycle
@@ -66,12 +68,12 @@ public final class HTTPServer: DaemonCompanion, @unchecked Sendable {
                 let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
                 let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
                                                                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-                server = try .tls(.http1(), tlsConfiguration: tls)
+                server = try .tls(.http1(configuration: Self.http1), tlsConfiguration: tls)
             } catch {
                 throw NodeError(.invalidArgument, "cannot use --tls-cert \(cert) / --tls-key \(key): \(error)")
             }
         } else {
-            server = .http1()
+            server = .http1(configuration: Self.http1)
         }
         let portFile = options.portFile
         let logger = self.logger
@@ -121,5 +123,28 @@ public final class HTTPServer: DaemonCompanion, @unchecked Sendable {
         }
         w?.resume()
         await g?.triggerGracefulShutdown()
+    }
+}
+
+extension HTTPServer {
+    /// HTTP/1.1 with `Expect: 100-continue` answered (`ContinueHandler`).
+    static var http1: HTTP1Channel.Configuration { .init(additionalChannelHandlers: [ContinueHandler()]) }
+}
+
+/// Answers a request that carries `Expect: 100-continue` with `100 Continue` at once, as Immich's
+/// server does. curl and other clients send that header with a large upload and otherwise hold
+/// the body back for a second before sending it anyway: a second lost on every upload.
+final class ContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data),
+           head.headerFields[.expect]?.lowercased() == "100-continue" {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        }
+        context.fireChannelRead(data)
     }
 }

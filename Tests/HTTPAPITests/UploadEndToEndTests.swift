@@ -33,12 +33,16 @@ extension ServeEndToEndTests {
         let pb = try #require(portB, "B serves HTTP")
 
         let tokenA = try #require(try Self.login(curl, port: pa), "login on A")
-        let up = try Self.run(curl, ["-s", "-S", "--max-time", "60", "-H", "Authorization: Bearer \(tokenA)",
+        // curl asks for `100 Continue` before a large body (forced here, and waiting up to 30 s
+        // for it): the node answers at once instead of leaving the client to time out.
+        let up = try Self.run(curl, ["-s", "-S", "-v", "--max-time", "60", "-H", "Authorization: Bearer \(tokenA)",
+                                     "-H", "Expect: 100-continue", "--expect100-timeout", "30",
                                      "-F", "assetData=@\(photo);filename=beach.jpg", "-F", "fileCreatedAt=2024-07-01T10:00:00.000Z",
                                      "-F", "fileModifiedAt=2024-07-01T10:00:00.000Z", "http://127.0.0.1:\(pa)/api/assets"])
         let created = try? JSONSerialization.jsonObject(with: up.out) as? [String: Any]
         #expect(created?["status"] as? String == "created", "upload on A: \(String(decoding: up.out, as: UTF8.self)) \(up.err)")
         let id = try #require(created?["id"] as? String)
+        #expect(up.err.contains("HTTP/1.1 100 Continue"), "the node answered Expect: 100-continue: \(up.err.suffix(800))")
 
         // B's serve is connected to A: the upload arrives within seconds.
         let tokenB = try #require(try Self.login(curl, port: pb), "Ann logs in on B too: people sync")
