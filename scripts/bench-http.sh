@@ -56,7 +56,8 @@ serve() { # home
 }
 stop_serving() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; PIDS=(); }
 
-# 1. Upload against import.
+# 1. Upload against import (ONLY_THUMBS=1 skips it).
+if [ -z "${ONLY_THUMBS:-}" ]; then
 t0=$(now)
 "$HEARTH" --home "$WORK/import" init --name bench >/dev/null
 "$HEARTH" --home "$WORK/import" import "$DATA" >/dev/null
@@ -84,6 +85,8 @@ printf '%-50s %8.2f %10s\n' "POST /api/assets, 8 parallel curl clients" "$upload
 printf '%-50s %8.2f %10s\n' "hearth import (anchor)" "$import_s" "$(rate "$COUNT" "$import_s")"
 echo "ratio upload/import (photos/s): $(echo "scale=2; $import_s / $upload_s" | bc)   (goal >= 0.80)"
 
+fi
+
 # 2. Thumbnails against nginx serving the same bytes.
 "$HEARTH" --home "$WORK/thumbs" init --name bench >/dev/null
 "$HEARTH" --home "$WORK/thumbs" import "$SMALL" >/dev/null
@@ -99,6 +102,7 @@ for id in $ids; do
 done
 cat >"$WORK/nginx.conf" <<EOF
 worker_processes 2;
+user $(id -un) $(id -gn);
 pid $WORK/nginx.pid;
 error_log $WORK/nginx-error.log;
 events { worker_connections 1024; }
@@ -114,8 +118,10 @@ NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 sed -i "s/127.0.0.1:0/127.0.0.1:$NPORT/" "$WORK/nginx.conf"
 "$NGINX" -c "$WORK/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
-sleep 0.5
 first=$(head -n 1 <<<"$ids")
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$NPORT/api/assets/$first/thumbnail" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$NPORT/api/assets/$first/thumbnail" \
+  || fail "nginx does not serve $ROOT/api/assets/$first/thumbnail: $(cat "$WORK/nginx-error.log" 2>/dev/null)"
 cmp <(curl -sf "http://127.0.0.1:$NPORT/api/assets/$first/thumbnail") \
     <(curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/assets/$first/thumbnail?size=thumbnail") \
   || fail "nginx does not serve the API's thumbnail bytes"

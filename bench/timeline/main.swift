@@ -1,6 +1,9 @@
 // bench-timeline: the timeline, search and statistics queries on a large catalog.
 //
-//   swift run bench-timeline [--assets N] [--runs R] [--dir DIR]
+//   swift run bench-timeline [--assets N] [--runs R] [--dir DIR] [--home HOME]
+//
+// With --home, the assets go into the catalog of the node `hearth init` made in HOME (signed
+// with its device key), which is left there for `scripts/bench-timeline-http.sh` to serve.
 //
 // Builds an N-asset catalog (default 100,000) spread over ten years of local capture times in
 // every UTC offset from -12 to +14 hours, with favourites, archived and trashed assets and an
@@ -14,6 +17,7 @@ struct Options {
     var assets = 100_000
     var runs = 101
     var dir: String? = nil
+    var home: String? = nil
 
     init(_ args: [String]) {
         var i = 1
@@ -23,8 +27,9 @@ struct Options {
             case "--assets": assets = Int(next) ?? assets; i += 1
             case "--runs": runs = max(3, Int(next) ?? runs); i += 1
             case "--dir": dir = next; i += 1
+            case "--home": home = next; i += 1
             default:
-                print("usage: bench-timeline [--assets N] [--runs R] [--dir DIR]")
+                print("usage: bench-timeline [--assets N] [--runs R] [--dir DIR] [--home HOME]")
                 exit(2)
             }
             i += 1
@@ -127,12 +132,28 @@ let dir = opts.dir ?? FileManager.default.temporaryDirectory.appendingPathCompon
 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 defer { if opts.dir == nil { try? FileManager.default.removeItem(atPath: dir) } }
 let n = opts.assets
-let now0: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z: the import time of undated assets
+// The import time of undated assets: 2026-01-01T00:00:00Z, or now in a home's catalog, whose
+// clock already stands at `hearth init`'s time.
+let now0: Int64 = opts.home == nil ? 1_767_225_600_000 : Int64(Date().timeIntervalSince1970 * 1000) + 60_000
 print("bench-timeline: \(n) assets, \(opts.runs) runs per query, in \(dir)")
 
-let path = dir + "/library.db"
-let cat = try Catalog.create(path: path, identity: Identity.fromSeed([UInt8](repeating: 1, count: 32)), personName: "Bench",
-                             nonce: [UInt8](repeating: 2, count: 16), now: now0)
+/// The catalog of the one library of a node made by `hearth init` in `home`, under its own key.
+func homeCatalog(_ home: String) throws -> Catalog {
+    let key = try String(contentsOfFile: home + "/identity.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let bytes: [UInt8] = stride(from: 0, to: key.count, by: 2).compactMap { i in
+        let start = key.index(key.startIndex, offsetBy: i)
+        return UInt8(key[start..<key.index(start, offsetBy: 2)], radix: 16)
+    }
+    let libraries = try FileManager.default.contentsOfDirectory(atPath: home + "/libraries").filter { !$0.hasPrefix(".") }
+    guard libraries.count == 1 else {
+        print("bench-timeline: \(home) must hold one library made by `hearth init` (found \(libraries.count))")
+        exit(2)
+    }
+    return try Catalog.open(path: home + "/libraries/\(libraries[0])/catalog.sqlite", identity: try Identity(secretKeyBytes: bytes))
+}
+
+let cat = try opts.home.map(homeCatalog) ?? Catalog.create(path: dir + "/library.db", identity: Identity.fromSeed([UInt8](repeating: 1, count: 32)),
+                                                            personName: "Bench", nonce: [UInt8](repeating: 2, count: 16), now: now0)
 let album = AlbumID(bytes: [UInt8](repeating: 7, count: 16))!
 var generated: [Generated] = []
 generated.reserveCapacity(n)
