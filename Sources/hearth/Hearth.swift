@@ -16,7 +16,7 @@ struct Hearth: AsyncParsableCommand {
             Init.self, Import.self, Assets.self, Show.self, Export.self, Thumbnail.self,
             AlbumCommand.self, Tag.self, Favorite.self, Archive.self, Describe.self, Rate.self,
             Trash.self, Restore.self, EmptyTrash.self, Status.self, Verify.self, Repair.self, GC.self, Thumbhashes.self, MakeSamples.self,
-            Serve.self, Sync.self, Invite.self, Join.self, Peers.self, Libraries.self, UserCommand.self, APIKeyCommand.self,
+            Serve.self, Sync.self, Invite.self, Join.self, Peers.self, MemberCommand.self, Libraries.self, UserCommand.self, APIKeyCommand.self,
         ]
     )
 }

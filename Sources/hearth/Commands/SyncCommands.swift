@@ -189,3 +189,60 @@ struct Peers: ParsableCommand {
         }
     }
 }
+
+struct MemberCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "member", abstract: "Remove a device from the library, or change its role (admins only).",
+        subcommands: [MemberRemove.self, MemberRole.self])
+}
+
+/// A device named by a prefix of its id (as `hearth peers` prints it) or by its name.
+func resolveMember(_ node: HearthNode, _ text: String) throws -> Member {
+    let members = try node.catalog.members()
+    let byID = members.filter { $0.device.string.hasPrefix(text) }
+    let matches = byID.isEmpty ? members.filter { $0.name == text } : byID
+    guard matches.count == 1 else {
+        throw NodeError(.invalidArgument, matches.isEmpty
+                        ? "no device of this library is called or starts with \(text); `hearth peers` lists them"
+                        : "\(text) names \(matches.count) devices (\(matches.map { $0.device.short }.joined(separator: ", "))); give more of the id")
+    }
+    return matches[0]
+}
+
+struct MemberRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove a device (a lost or stolen laptop): every member that hears of it refuses the device from then on.",
+        discussion: "The removal syncs like any change; run `hearth sync` or keep `hearth serve` running so the others hear of it.")
+    @Argument(help: "The device: a prefix of its id or its name, as `hearth peers` shows.") var device: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let node = try openNode()
+        let m = try resolveMember(node, device)
+        guard m.device != node.identity.deviceID else {
+            throw NodeError(.invalidArgument, "\(m.device.short) is this device; remove it from another admin's device")
+        }
+        _ = try node.commit([.removeMember(m.device)])
+        emit(output.json, .object([("removed", .string(m.device.string)), ("name", .string(m.name))])) {
+            "removed \(m.device.short) (\(m.name)); members refuse it once they hear of this (run `hearth sync`)"
+        }
+    }
+}
+
+struct MemberRole: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "role", abstract: "Change a device's role: member, partner (read-only), admin or recognizer.")
+    @Argument(help: "The device: a prefix of its id or its name, as `hearth peers` shows.") var device: String
+    @Argument(help: "member, partner, admin or recognizer.") var role: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        guard let r = Role(name: role) else { throw ValidationError("the role is member, partner, admin or recognizer") }
+        let node = try openNode()
+        let m = try resolveMember(node, device)
+        _ = try node.commit([.setRole(m.device, r)])
+        emit(output.json, .object([("device", .string(m.device.string)), ("role", .string(r.description))])) {
+            "\(m.device.short) (\(m.name)) is now \(r)"
+        }
+    }
+}
