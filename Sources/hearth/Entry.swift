@@ -11,8 +11,10 @@ enum Entry {
         // libvips prints decoder warnings for every odd file; import reports failures itself.
         if ProcessInfo.processInfo.environment["HEARTH_DEBUG_MEDIA"] == nil { setenv("VIPS_WARNING", "0", 1) }
         keepLargeBuffersInHeap()
+        _ = userFileMask // from here on, what hearth creates is its user's alone
         do {
             var command = try Hearth.parseAsRoot(extractGlobalHome(Array(CommandLine.arguments.dropFirst())))
+            tightenHome()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -21,6 +23,19 @@ enum Entry {
         } catch {
             exit(code(for: error))
         }
+    }
+
+    /// A home holds the device's key, the catalog and every photo: nobody else's business. Files
+    /// and folders hearth creates get mode 0600 and 0700 (umask 077); files written for the user
+    /// (exports, thumbnails) get the user's own umask back (`giveToUser`).
+    static let userFileMask: mode_t = umask(0o077)
+
+    /// A home made by an older release (0755) is closed to other users when next used.
+    static func tightenHome() {
+        let root = Home.resolve(nil).root.path
+        var st = stat()
+        guard stat(root, &st) == 0, st.st_mode & 0o077 != 0 else { return }
+        chmod(root, 0o700)
     }
 
     /// Chunks, frames and decoded images are buffers of 64 KiB to 8 MiB, made and freed by the

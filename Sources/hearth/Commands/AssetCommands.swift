@@ -84,9 +84,14 @@ struct Export: AsyncParsableCommand {
         let log = HearthLogging.logger("hearth.export", verbose: false)
         let bar = ProgressLine(label: "exporting", enabled: !output.json)
         var bytes: UInt64 = 0
+        if !FileManager.default.fileExists(atPath: to) {
+            try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: true)
+            giveToUser(to)
+        }
         for (i, (prefix, ref)) in zip(assets, ids).enumerated() {
             do {
                 let files = try await node.exportFetching(ref.id, to: to, motion: motion, xmp: xmp, logger: log)
+                files.forEach(giveToUser)
                 written += files
                 for f in files { bytes += (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? UInt64) ?? 0 }
             } catch {
@@ -121,5 +126,6 @@ struct Thumbnail: ParsableCommand {
         }
         if FileManager.default.fileExists(atPath: out) { throw NodeError(.invalidArgument, "\(out) already exists") }
         try node.chunks.export(chunks: ref.chunks, expectedID: ref.id, to: out)
+        giveToUser(out)
     }
 }

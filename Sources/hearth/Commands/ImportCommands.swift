@@ -81,6 +81,8 @@ struct MakeSamples: ParsableCommand {
             throw ValidationError("count 1...100000, width and height 16...20000")
         }
         let written = try SamplePhotos.write(to: directory, count: count, width: width, height: height, seed: seed)
+        giveToUser(directory)
+        written.forEach(giveToUser)
         print("wrote \(written.count) photos to \(directory)")
     }
 }

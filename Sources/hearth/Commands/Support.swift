@@ -53,3 +53,12 @@ func line(_ node: HearthNode, _ a: Asset) -> String {
     return "\(a.id.hex.prefix(12))  \(date.padding(toLength: 25, withPad: " ", startingAt: 0)) "
         + "\(flags.padding(toLength: 3, withPad: " ", startingAt: 0)) \(dims.padding(toLength: 11, withPad: " ", startingAt: 0)) \(a.fileName)"
 }
+
+/// Gives a file or folder written for the user (an export, a thumbnail) the mode the user's own
+/// umask would have given it: hearth itself creates everything private (`Entry.userFileMask`).
+func giveToUser(_ path: String) {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return }
+    let isDir = (st.st_mode & S_IFMT) == S_IFDIR
+    chmod(path, (isDir ? 0o777 : 0o666) & ~Entry.userFileMask)
+}

@@ -133,7 +133,11 @@ struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create this node by joining a library with a ticket from `hearth invite`, and sync it.")
 
-    @Argument(help: "The ticket (hearth1-…).") var ticket: String
+    @Argument(help: ArgumentHelp("The ticket (hearth1-…), or - to read it from standard input.",
+                                 discussion: "A ticket given here is visible to other users in `ps` while join runs; prefer - or --ticket-file."))
+    var ticket: String?
+    @Option(help: "Read the ticket from this file (it holds the pairing secret: keep it private, delete it after).")
+    var ticketFile: String?
     @Option(help: "HOST:PORT of the inviter (default: the addresses in the ticket).") var peer: String?
     @Option(help: "A name for this device.") var name: String = ProcessInfo.processInfo.hostName
     @Option(help: "What this node keeps: everything, previews or thumbnails.") var policy: StoragePolicy = .everything
@@ -145,7 +149,7 @@ struct Join: AsyncParsableCommand {
 
     func run() async throws {
         let log = HearthLogging.logger("hearth.join", verbose: verbose)
-        let t = try PairingTicket(parsing: ticket)
+        let t = try PairingTicket(parsing: try readTicket())
         let home = Home.resolve(nil)
         let bar = ProgressLine(label: "receiving", enabled: !output.json)
         let start = DispatchTime.now().uptimeNanoseconds
@@ -160,6 +164,29 @@ struct Join: AsyncParsableCommand {
             Next: hearth serve   (or hearth sync)
             """
         }
+    }
+}
+
+extension Join {
+    /// The ticket from the argument, standard input (`-`) or `--ticket-file`: exactly one of them.
+    func readTicket() throws -> String {
+        let text: String
+        switch (ticket, ticketFile) {
+        case (nil, nil): throw ValidationError("give the ticket: hearth join TICKET, hearth join - (standard input) or --ticket-file FILE")
+        case (.some, .some): throw ValidationError("give the ticket once: as the argument or with --ticket-file, not both")
+        case ("-"?, nil):
+            // A ticket is one line of about 200 characters; more is not a ticket.
+            let data = FileHandle.standardInput.readData(ofLength: 4096)
+            text = String(decoding: data, as: UTF8.self)
+        case (let arg?, nil): text = arg
+        case (nil, let file?):
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw NodeError(.invalidArgument, "cannot read the ticket file \(file)")
+            }
+            guard data.count <= 4096 else { throw NodeError(.invalidArgument, "\(file) is not a ticket (\(data.count) bytes)") }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
