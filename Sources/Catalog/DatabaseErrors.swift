@@ -52,7 +52,7 @@ extension Catalog {
     /// table's own pages makes the copy fail, and nothing is replaced.
     /// - Returns: the path the damaged file was moved to.
     /// Call it with no `Catalog` open on `path`.
-    public static func rebuild(path: String, now: Date = Date()) throws -> String {
+    public static func rebuild(path: String, nowSeconds: Int64) throws -> String {
         let fm = FileManager.default
         let fresh = path + ".rebuild"
         for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: fresh + suffix) }
@@ -85,7 +85,7 @@ extension Catalog {
             if let e = error as? CatalogError { throw e }
             throw CatalogError(databaseError: error, label: path, action: "rebuilding")
         }
-        let stamp = Int(now.timeIntervalSince1970)
+        let stamp = nowSeconds
         let aside = path + ".damaged-\(stamp)"
         for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
             try fm.moveItem(atPath: path + suffix, toPath: aside + suffix)

@@ -35,7 +35,7 @@ import Testing
         "Presentation": [],
         "Jobs": ["Synchronization"],
         "Node": ["Logging", "Synchronization", "GRDB"],
-        "HTTPAPI": ["Hummingbird", "HummingbirdCore", "HummingbirdTLS", "MultipartKit", "NIOCore", "NIOSSL", "ServiceLifecycle", "Prometheus", "Logging", "Synchronization"],
+        "HTTPAPI": ["Hummingbird", "HummingbirdCore", "HummingbirdTLS", "MultipartKit", "NIOCore", "NIOHTTPTypes", "NIOSSL", "ServiceLifecycle", "Prometheus", "Logging", "Synchronization"],
         "hearth": ["ArgumentParser"],
     ]
 

@@ -102,7 +102,7 @@ struct Repair: AsyncParsableCommand {
         var catalogRebuilt: String?
         if let (path, library) = try Self.damagedCatalog() {
             do {
-                catalogRebuilt = try Catalog.rebuild(path: path)
+                catalogRebuilt = try Catalog.rebuild(path: path, nowSeconds: HearthNode.wallClockMillis() / 1000)
             } catch {
                 throw NodeError(.corrupt, "the catalog of library \(library) (\(path)) is damaged beyond its indexes (\(error)); "
                                 + "rebuild it from a peer: move this home aside and `hearth join` again with a ticket "
