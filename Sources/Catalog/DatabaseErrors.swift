@@ -33,12 +33,23 @@ extension CatalogError {
 }
 
 extension Catalog {
+    /// How many findings `integrityProblems()` asks SQLite for.
+    public static let integrityFindingsLimit = 20
+
+    /// The first three findings, and how many more there were, so a short message never hides
+    /// that it was cut (SQLite itself stops after `integrityFindingsLimit`).
+    public static func summarize(_ findings: [String]) -> String {
+        let more = findings.count - 3
+        let cap = findings.count >= integrityFindingsLimit ? ", SQLite lists at most \(integrityFindingsLimit)" : ""
+        return findings.prefix(3).joined(separator: "; ") + (more > 0 ? "; and \(more) more\(cap)" : "")
+    }
+
     /// SQLite's own check of the catalog file (`PRAGMA integrity_check`, at most 20 findings):
     /// empty when the file is intact. A page of random bytes in any table or index shows here,
     /// though every query the node makes may still succeed.
     public func integrityProblems() -> [String] {
         do {
-            let rows = try db.read { try String.fetchAll($0, sql: "PRAGMA integrity_check(20)") }
+            let rows = try db.read { try String.fetchAll($0, sql: "PRAGMA integrity_check(\(Self.integrityFindingsLimit))") }
             return rows == ["ok"] ? [] : rows
         } catch {
             return ["\(CatalogError(databaseError: error, label: label, action: "checking"))"]
@@ -74,9 +85,9 @@ extension Catalog {
                     return .commit
                 }
                 try db.execute(sql: "DETACH DATABASE old")
-                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")
+                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check(\(Self.integrityFindingsLimit))")
                 guard check == ["ok"] else {
-                    throw CatalogError(.corrupt, "\(path): the rebuilt catalog is not intact either (\(check.prefix(3).joined(separator: "; ")))")
+                    throw CatalogError(.corrupt, "\(path): the rebuilt catalog is not intact either (\(Self.summarize(check)))")
                 }
             }
             try q.close()

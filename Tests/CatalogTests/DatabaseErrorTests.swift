@@ -13,6 +13,14 @@ import Testing
         return (c, path)
     }
 
+    /// A message cut to three findings says how many it left out, and that SQLite stopped at its limit.
+    @Test func integritySummarySaysWhatItLeftOut() {
+        #expect(Catalog.summarize(["a", "b"]) == "a; b")
+        #expect(Catalog.summarize(["a", "b", "c", "d", "e"]) == "a; b; c; and 2 more")
+        let many = (0..<Catalog.integrityFindingsLimit + 5).map { "page \($0)" }
+        #expect(Catalog.summarize(Array(many.prefix(Catalog.integrityFindingsLimit))).hasSuffix("and 17 more, SQLite lists at most 20"))
+    }
+
     @Test func garbageFileIsReportedCorrupt() throws {
         let dir = try TempDir()
         let path = dir.path("c.sqlite")

@@ -53,7 +53,7 @@ extension HearthNode {
         if !damage.isEmpty {
             out.catalogDamaged = true
             out.problems.append("the catalog of library \(libraryID) (\(catalog.path)) is damaged: SQLite reports "
-                                + damage.prefix(3).joined(separator: "; ")
+                                + Catalog.summarize(damage)
                                 + "; run `hearth repair`, which rebuilds damaged indexes and otherwise says how to rebuild the catalog from a peer")
         }
         let access = home.root.appendingPathComponent("access.sqlite").path
